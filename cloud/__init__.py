@@ -1,0 +1,1 @@
+"""Offloading training to Yandex Cloud."""

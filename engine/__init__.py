@@ -1,0 +1,3 @@
+"""Konstruktor engine: data import, models, training, evaluation and export, with no UI."""
+
+__version__ = "0.1.0"

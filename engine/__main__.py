@@ -1,0 +1,283 @@
+"""Command line: python -m engine {train,evaluate,predict,models,import}.
+
+Exit codes: 0 success; 2 bad input (one sentence on stderr, no traceback); 1 internal error;
+130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from engine.errors import UserError
+
+# Offline hygiene for the libraries we drive, set before any of them is imported.
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+os.environ.setdefault("YOLO_OFFLINE", "true")
+os.environ.setdefault("ULTRALYTICS_SAFE_LOAD", "true")
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m engine", description="Konstruktor engine: train, evaluate, "
+                                "predict with small-data image classifiers, offline.")
+    p.add_argument("--workspace", help="workspace folder (default: $KONSTRUKTOR_WORKSPACE or the user data folder)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model (or resume a run folder)")
+    t.add_argument("run_dir", nargs="?", help="an existing run folder to run or resume")
+    t.add_argument("--data", help="a folder of class folders, a folder with train/val/test, a .zip, a .csv, "
+                                  "or an imported dataset folder")
+    t.add_argument("--model", help="model name (see `python -m engine models`)")
+    t.add_argument("--mode", choices=["auto", "linear-probe", "fine-tune", "full", "scratch"])
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--augment", choices=["none", "light", "medium", "strong"])
+    t.add_argument("--no-hflip", action="store_true", help="never mirror images (mirror-sensitive classes)")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--weights", help="a weights file to start from instead of the defaults")
+    t.add_argument("--budget-minutes", type=float)
+    t.add_argument("--out", help="the run folder to create (default: a new folder in the workspace)")
+    t.add_argument("--config", help="a YAML RunConfig; flags given here override it")
+    t.add_argument("--json", action="store_true", help="print the final metrics as JSON on stdout")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+
+    e = sub.add_parser("evaluate", help="metrics of a finished run, on its own test split or on other data")
+    e.add_argument("run_dir")
+    e.add_argument("--data", help="evaluate on this data instead (same class names)")
+    e.add_argument("--json", action="store_true")
+
+    pr = sub.add_parser("predict", help="classify image files with a finished run")
+    pr.add_argument("run_dir")
+    pr.add_argument("files", nargs="+")
+    pr.add_argument("--top-k", type=int, default=3)
+    pr.add_argument("--json", action="store_true")
+
+    m = sub.add_parser("models", help="list the models and whether they work offline")
+    m.add_argument("--json", action="store_true")
+
+    i = sub.add_parser("import", help="import and check a dataset without training")
+    i.add_argument("source")
+    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.workspace:
+        os.environ["KONSTRUKTOR_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
+    try:
+        return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
+                "import": cmd_import}[args.command](args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stopped.", file=sys.stderr)
+        return 130
+
+
+# --- import --------------------------------------------------------------------------------
+
+def _import(source: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
+            quiet: bool = False):
+    from engine.workspace import import_into_workspace
+
+    dataset_dir, manifest, report = import_into_workspace(source, seed=seed, val_fraction=val_fraction,
+                                                          test_fraction=test_fraction)
+    if report is not None and not quiet:
+        print(report.summary(), file=sys.stderr)
+    return dataset_dir, manifest, report
+
+
+def cmd_import(args) -> int:
+    dataset_dir, manifest, report = _import(args.source, seed=args.seed, quiet=args.json)
+    if args.json:
+        print(json.dumps({"dataset_dir": str(dataset_dir), "id": manifest["id"], "fingerprint": manifest["fingerprint"],
+                          "classes": manifest["classes"], "n_images": len(manifest["items"]),
+                          "problems": report.problems if report else []}, ensure_ascii=False, indent=2))
+    else:
+        print(dataset_dir)
+    return 0
+
+
+# --- train ---------------------------------------------------------------------------------
+
+def _config_from_args(args):
+    from engine.config import RunConfig
+
+    raw: dict = {}
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise UserError(f"The config file {path} does not exist.")
+        raw = RunConfig.from_yaml(path.read_text(encoding="utf-8"), source=str(path)).model_dump(exclude_unset=True)
+    overrides = {"data": args.data, "model": args.model, "mode": args.mode, "epochs": args.epochs, "seed": args.seed,
+                 "lr": args.lr, "batch_size": args.batch_size, "device": args.device, "weights": args.weights,
+                 "budget_minutes": args.budget_minutes}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    if args.augment or args.no_hflip:
+        aug = dict(raw.get("augment") or {})
+        if args.augment:
+            aug["preset"] = args.augment
+        if args.no_hflip:
+            aug["hflip"] = False
+        raw["augment"] = aug
+    if not raw.get("data"):
+        raise UserError("Say which data to train on: --data PATH (a folder of class folders, a .zip or a .csv).")
+    if raw.get("weights"):
+        if not Path(raw["weights"]).is_file():
+            raise UserError(f"The weights file {raw['weights']} does not exist.")
+        raw["weights"] = str(Path(raw["weights"]).resolve())
+    return RunConfig.from_dict(raw, source="arguments")
+
+
+def cmd_train(args) -> int:
+    from engine.config import CONFIG_FILE, RunConfig
+    from engine.models import get_spec
+    from engine.workspace import Workspace
+
+    if args.run_dir:
+        run_dir = Path(args.run_dir)
+        if not (run_dir / CONFIG_FILE).exists():
+            raise UserError(f"{run_dir} is not a run folder (no {CONFIG_FILE}). To start a new run use --data PATH.")
+        RunConfig.load(run_dir)
+    else:
+        cfg = _config_from_args(args)
+        get_spec(cfg.model)  # an unknown model name fails before any import work
+        dataset_dir, manifest, _ = _import(cfg.data, seed=cfg.seed, val_fraction=cfg.val_fraction,
+                                           test_fraction=cfg.test_fraction, quiet=args.quiet or args.json)
+        cfg = cfg.model_copy(update={"data": str(dataset_dir)})
+        ws = Workspace()
+        if args.out:
+            run_dir = Path(args.out)
+            if run_dir.exists() and any(run_dir.iterdir()):
+                hint = (f" To resume it: python -m engine train {run_dir}" if (run_dir / CONFIG_FILE).exists() else "")
+                raise UserError(f"{run_dir} already exists and is not empty; choose a new --out folder.{hint}")
+            run_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            run_dir = ws.new_run_dir(cfg.model)
+        cfg.save(run_dir)
+        ws.register_run(run_dir, dataset_id=manifest["id"], model=cfg.model, mode=cfg.mode)
+    from engine import train
+    from engine.progress import ProgressPrinter
+
+    printer = None if (args.quiet or args.json) else ProgressPrinter(sys.stderr)
+    code = train.run(run_dir, echo=printer)
+    if printer:
+        printer.close()
+    _refresh_index(run_dir)
+    if code == 0:
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+        if args.json:
+            print(json.dumps({"run_dir": str(Path(run_dir).resolve()), **_brief(metrics)}, indent=2))
+        else:
+            print(_metrics_line(metrics), file=sys.stderr)
+            print(Path(run_dir).resolve())
+        return 0
+    from engine.events import read_events
+
+    events, _ = read_events(run_dir)
+    last = next((e for e in reversed(events) if e["type"] in ("failed", "cancelled")), None)
+    if last is not None:
+        print(f"error: {last.get('message')}", file=sys.stderr)
+    return code
+
+
+def _refresh_index(run_dir: Path) -> None:
+    from engine.workspace import Workspace
+
+    try:
+        ws = Workspace()
+        ws.refresh_run(Path(run_dir).resolve().name)
+    except Exception:  # the index is a convenience; never fail a finished run over it
+        pass
+
+
+def _brief(metrics: dict) -> dict:
+    out = {k: metrics.get(k) for k in ("model", "mode", "mode_reason", "train_seconds")}
+    for s in ("val", "test"):
+        if s in metrics:
+            out[s] = {k: metrics[s][k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "n")}
+    if "cv" in metrics and "accuracy" in metrics["cv"]:
+        out["cv"] = {k: metrics["cv"][k] for k in ("accuracy", "macro_f1", "folds", "repeats")}
+    return out
+
+
+def _metrics_line(metrics: dict) -> str:
+    parts = [f"{metrics['model']} ({metrics['mode']}) trained in {metrics['train_seconds']:.1f} s"]
+    for s in ("val", "test"):
+        if s in metrics:
+            parts.append(f"{s}: accuracy {metrics[s]['accuracy']:.3f}, macro-F1 {metrics[s]['macro_f1']:.3f} "
+                         f"(n={metrics[s]['n']})")
+    if "cv" in metrics and "accuracy" in metrics["cv"]:
+        cv = metrics["cv"]["accuracy"]
+        parts.append(f"cross-validated accuracy {cv['mean']:.3f} ± {cv['std']:.3f}")
+    return "; ".join(parts)
+
+
+# --- evaluate / predict --------------------------------------------------------------------
+
+def cmd_evaluate(args) -> int:
+    from engine.inference import evaluate_run
+
+    result = evaluate_run(args.run_dir, data=args.data)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        from engine.evaluate import format_report
+
+        for split in ("val", "test", "data"):
+            if split in result:
+                print(f"== {split} ==")
+                print(format_report(result[split]))
+        if "cv" in result and "accuracy" in result["cv"]:
+            cv = result["cv"]
+            print(f"cross-validation ({cv['folds']}-fold x {cv['repeats']}): accuracy {cv['accuracy']['mean']:.3f} ± "
+                  f"{cv['accuracy']['std']:.3f}, macro-F1 {cv['macro_f1']['mean']:.3f} ± {cv['macro_f1']['std']:.3f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from engine.inference import predict_files
+
+    results = predict_files(args.run_dir, args.files, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            if "error" in r:
+                print(f"{r['file']}\terror: {r['error']}")
+            else:
+                top = ", ".join(f"{t['label']} {t['prob']:.3f}" for t in r["top"])
+                print(f"{r['file']}\t{r['label']}\t{r['prob']:.3f}\t[{top}]")
+    ok = sum("error" not in r for r in results)
+    if ok == 0:
+        print("error: none of the files could be classified (see the messages above).", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_models(args) -> int:
+    from engine.models import list_models
+
+    specs = list_models()
+    if args.json:
+        print(json.dumps([s.__dict__ for s in specs], indent=2))
+        return 0
+    print(f"{'name':28} {'family':12} {'params':>8} {'input':>6}  offline  description")
+    for s in specs:
+        print(f"{s.name:28} {s.family:12} {s.params_m:7.1f}M {s.input_size:6d}  "
+              f"{'yes' if s.pretrained_offline else 'no ':7}  {s.description}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

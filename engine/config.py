@@ -1,0 +1,105 @@
+"""RunConfig: the one description of a training run. Every default lives here.
+
+The UI builds one, the CLI reads one (YAML), the cloud worker receives one; it is saved as
+run_dir/config.yaml and nothing else decides what a run does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.errors import UserError
+from engine.fsutil import atomic_write_text
+
+Mode = Literal["auto", "linear-probe", "fine-tune", "full", "scratch"]
+AugmentPreset = Literal["none", "light", "medium", "strong"]
+CONFIG_FILE = "config.yaml"
+
+
+class AugmentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    preset: AugmentPreset = "light"
+    hflip: bool = Field(True, description="Mirror images left-right; turn off for mirror-sensitive classes.")
+
+
+class EvalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cv: Literal["auto", "off", "on"] = Field(
+        "auto", description="Repeated stratified cross-validation; 'auto' runs it when the validation set is tiny."
+    )
+    cv_folds: int = Field(5, ge=2, le=20)
+    cv_repeats: int = Field(3, ge=1, le=20)
+    tiny_val_threshold: int = Field(
+        30, ge=0, description="A validation set smaller than this counts as tiny and gets cross-validation."
+    )
+    top_k: int = Field(5, ge=1, le=20)
+
+
+class RunConfig(BaseModel):
+    """What to train, on which data, how; saved as run_dir/config.yaml."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    task: Literal["image-classification"] = "image-classification"
+    data: str = Field(..., description="An imported dataset folder (with manifest.json) or a raw source to import.")
+    model: str = "tf_efficientnet_lite0"
+    weights: str | None = Field(None, description="A weights file supplied by the user, used instead of the defaults.")
+    mode: Mode = "auto"
+    epochs: int | None = Field(None, ge=1, le=1000, description="None: the mode's default.")
+    batch_size: int = Field(32, ge=1, le=1024)
+    lr: float | None = Field(None, gt=0, description="Peak learning rate; None: the mode's default.")
+    weight_decay: float = Field(0.05, ge=0)
+    warmup_epochs: float = Field(1.0, ge=0)
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    imbalance: Literal["auto", "none", "class-weights", "balanced-sampler"] = "auto"
+    early_stopping_patience: int = Field(5, ge=0, description="Epochs without validation gain before stopping; 0 is off.")
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = Field(True, description="Mixed precision on CUDA; ignored on the CPU.")
+    num_workers: int = Field(0, ge=0, le=32)
+    image_size: int | None = Field(None, ge=32, le=1024, description="None: the model's own input size.")
+    budget_minutes: float | None = Field(None, gt=0, description="Stop training (keeping the best checkpoint) after this long.")
+    val_fraction: float = Field(0.15, ge=0, lt=0.5)
+    test_fraction: float = Field(0.15, ge=0, lt=0.5)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    def save(self, run_dir: str | Path) -> Path:
+        return atomic_write_text(Path(run_dir) / CONFIG_FILE, self.to_yaml())
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "config") -> RunConfig:
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise UserError(f"{source} is not valid YAML: {e}") from None
+        if not isinstance(raw, dict):
+            raise UserError(f"{source} must be a mapping of settings, got {type(raw).__name__}.")
+        return cls.from_dict(raw, source)
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "config") -> RunConfig:
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "config"
+            raise UserError(f"{source}: setting '{where}' is invalid: {first['msg']}.") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        path = Path(path)
+        if path.is_dir():
+            path = path / CONFIG_FILE
+        if not path.exists():
+            raise UserError(f"No run configuration at {path}.")
+        return cls.from_yaml(path.read_text(encoding="utf-8"), source=str(path))

@@ -1,0 +1,678 @@
+"""Import a folder, zip or CSV of labelled images into a checked, split, fingerprinted dataset folder.
+
+The user's files are only ever read. Every file is decoded once with `engine.preprocess.load_image`
+(and discarded), bad ones are listed in problems.json with a plain reason, and the good ones are
+copied byte for byte into `<dest_root>/<dataset_id>/images/`. The folder appears in one rename, so
+a crash never leaves a half-written dataset behind. This module must not import torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from engine.data.archive import ZipLimits, is_junk, safe_extract
+from engine.data.manifest import FORMAT, SPLITS, is_dataset_dir, load_manifest
+from engine.data.split import assign_splits, check_fractions
+from engine.errors import DataError
+from engine.fsutil import atomic_write_json, read_json
+from engine.preprocess import ALLOWED_FORMATS, ImageLoadError, load_image
+
+Progress = Callable[[int, int], None]
+
+MIN_SIDE = 16  # smaller images are kept, with a warning
+MIN_CLASS_SIZE = 2
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".mpo"}
+)
+SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+_FORMAT_SUFFIX = {
+    "JPEG": ".jpg",
+    "MPO": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "BMP": ".bmp",
+    "TIFF": ".tif",
+    "GIF": ".gif",
+}
+_SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
+
+_CSV_PATH = ("path", "file", "filename", "file_name", "filepath", "image", "image_path")
+_CSV_LABEL = ("label", "class", "category", "target", "class_name")
+_CSV_SPLIT = ("split", "subset")
+
+_MODE_NOTES = {
+    "1": "was black-and-white (1-bit)",
+    "L": "was grayscale",
+    "LA": "was grayscale with transparency; transparent areas were put on white",
+    "La": "was grayscale with transparency; transparent areas were put on white",
+    "P": "was a palette image",
+    "PA": "was a palette image with transparency; transparent areas were put on white",
+    "RGBA": "had an alpha channel; transparent areas were put on white",
+    "RGBa": "had an alpha channel; transparent areas were put on white",
+    "CMYK": "was CMYK",
+    "I;16": "was 16-bit; it was scaled to 8 bits",
+    "I;16B": "was 16-bit; it was scaled to 8 bits",
+    "I;16L": "was 16-bit; it was scaled to 8 bits",
+    "I;16N": "was 16-bit; it was scaled to 8 bits",
+    "I": "was 32-bit integer; it was scaled to 8 bits",
+    "F": "was floating-point; it was scaled to 8 bits",
+    "YCbCr": "was YCbCr",
+    "LAB": "was in the Lab colour space",
+    "HSV": "was HSV",
+}
+
+# How the summary names each kind of problem, most serious first.
+KIND_TITLES = {
+    "conflict": "same image in more than one class (every copy left out)",
+    "unreadable": "unreadable or not an image (skipped)",
+    "missing": "listed in the CSV but not found (skipped)",
+    "small_class": "in a class with fewer than 2 images (class dropped)",
+    "no_train": "in a class with no training images (class dropped)",
+    "leak": "same image in two splits (only one copy kept)",
+    "duplicate": "exact duplicate within a class (one copy kept)",
+    "ignored": "outside the class folders (skipped)",
+    "tiny_image": f"smaller than {MIN_SIDE} px on a side (kept)",
+    "converted": "converted to RGB (kept)",
+    "exif_rotated": "turned upright from EXIF orientation (kept)",
+}
+
+
+@dataclass
+class ImportReport:
+    """What an import produced: the dataset folder, its manifest, the problems found and the counts."""
+
+    dataset_dir: Path
+    manifest: dict[str, Any]
+    problems: list[dict[str, Any]]
+    counts: dict[str, dict[str, int]]
+    reused: bool = False
+
+    def summary(self) -> str:
+        """A few plain lines for people: sizes, split counts, problems grouped by kind."""
+        n_images = sum(sum(c.values()) for c in self.counts.values())
+        verb = "Already imported" if self.reused else "Imported"
+        split = self.manifest["split"]
+        how = f"generated with seed {split['seed']}" if split["source"] == "generated" else "as given"
+        totals = {s: sum(c[s] for c in self.counts.values()) for s in SPLITS}
+        lines = [
+            f"{verb} '{self.manifest['name']}': {n_images} images in {len(self.counts)} classes "
+            f"(dataset {self.manifest['id']}).",
+            f"Split {how}: " + ", ".join(f"{s} {totals[s]}" for s in SPLITS) + ".",
+        ]
+        by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for p in self.problems:
+            by_kind[p["kind"]].append(p)
+        if not by_kind:
+            lines.append("No problems found.")
+        order = list(KIND_TITLES)
+        for kind in sorted(by_kind, key=lambda k: order.index(k) if k in order else len(order)):
+            group = by_kind[kind]
+            names = ", ".join(p["file"] for p in group[:5])
+            more = f" and {len(group) - 5} more" if len(group) > 5 else ""
+            title = KIND_TITLES.get(kind, kind)
+            lines.append(f"{group[0]['severity'].capitalize()}: {len(group)} × {title}: {names}{more}.")
+        return "\n".join(lines)
+
+
+@dataclass
+class _File:
+    path: Path
+    original: str  # relative to the source (as written in the CSV for CSV sources)
+    label: str
+    split: str | None = None  # the given split, if any
+    sha256: str = ""
+    width: int = 0
+    height: int = 0
+    suffix: str = ""
+    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, severity, message)
+
+
+def _problem(file: str, kind: str, severity: str, message: str) -> dict[str, Any]:
+    return {"file": file, "kind": kind, "severity": severity, "message": message}
+
+
+def import_dataset(
+    source: str | Path,
+    dest_root: str | Path,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    progress: Progress | None = None,
+    zip_limits: ZipLimits | None = None,
+) -> ImportReport:
+    """Check, split and copy a labelled image collection into `<dest_root>/<dataset_id>/`."""
+    check_fractions(val_fraction, test_fraction)
+    source = Path(source).expanduser()
+    dest_root = Path(dest_root)
+    if not source.exists():
+        raise DataError(
+            f"'{source}' does not exist; check the path and choose the folder, .zip or .csv again."
+        )
+    dest_root.mkdir(parents=True, exist_ok=True)
+    build_args = dict(seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, progress=progress)
+    if source.is_dir():
+        files, problems = _scan_folder(source, source, exclude=dest_root.resolve())
+        return _build(files, problems, source, dest_root, **build_args)
+    suffix = source.suffix.lower()
+    if suffix == ".zip":
+        unpacked = Path(tempfile.mkdtemp(prefix=".unzip-", dir=dest_root))
+        try:
+            if not safe_extract(source, unpacked, zip_limits):
+                raise DataError(
+                    f"The zip '{source.name}' is empty; put a folder for each class of images in it and try again."
+                )
+            files, problems = _scan_folder(unpacked, unpacked)
+            return _build(files, problems, source, dest_root, **build_args)
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+    if suffix == ".csv":
+        files, problems = _scan_csv(source)
+        return _build(files, problems, source, dest_root, **build_args)
+    kind = f"a {suffix}" if suffix else "a file without an extension"
+    raise DataError(f"'{source.name}' is {kind}; Konstruktor imports a folder, a .zip or a .csv.")
+
+
+# --- finding the files -------------------------------------------------------------------------
+
+
+def _children(folder: Path, exclude: Path | None = None) -> list[os.DirEntry]:
+    with os.scandir(folder) as it:
+        entries = [e for e in it if not is_junk(e.name)]
+    if exclude is not None:
+        entries = [e for e in entries if not (e.is_dir() and Path(e.path).resolve() == exclude)]
+    return sorted(entries, key=lambda e: e.name)
+
+
+def _walk_files(folder: Path, exclude: Path | None) -> Iterator[Path]:
+    for entry in _children(folder, exclude):
+        if entry.is_dir():
+            yield from _walk_files(Path(entry.path), exclude)
+        elif entry.is_file():
+            yield Path(entry.path)
+
+
+def _looks_like_image(name: str) -> bool:
+    return Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _descend(root: Path, exclude: Path | None) -> Path:
+    """Step into a lone top folder (`dataset/cats/...` zipped as one folder) when it holds folders itself."""
+    while True:
+        entries = _children(root, exclude)
+        dirs = [e for e in entries if e.is_dir()]
+        if len(dirs) != 1 or any(_looks_like_image(e.name) for e in entries if not e.is_dir()):
+            return root
+        if not any(e.is_dir() for e in _children(Path(dirs[0].path), exclude)):
+            return root
+        root = Path(dirs[0].path)
+
+
+def _label(name: str) -> str:
+    # macOS writes decomposed unicode; one class must not become two look-alikes.
+    return unicodedata.normalize("NFC", name)
+
+
+def _scan_folder(
+    source: Path, base: Path, exclude: Path | None = None
+) -> tuple[list[_File], list[dict[str, Any]]]:
+    """Class folders (optionally inside train/val/test folders) → files to check, plus skipped entries."""
+    root = _descend(source, exclude)
+    entries = _children(root, exclude)
+    given = any(e.is_dir() and e.name.lower() == "train" for e in entries)
+    files: list[_File] = []
+    problems: list[dict[str, Any]] = []
+
+    def rel(path: str | Path) -> str:
+        return Path(path).relative_to(base).as_posix()
+
+    def skip_loose_file(path: str) -> None:
+        severity = "warning" if _looks_like_image(path) else "info"
+        problems.append(
+            _problem(rel(path), "ignored", severity, "Skipped: the file is not inside a class folder.")
+        )
+
+    def add_classes(folder: Path, split: str | None) -> None:
+        for entry in _children(folder, exclude):
+            if not entry.is_dir():
+                skip_loose_file(entry.path)
+                continue
+            for path in _walk_files(Path(entry.path), exclude):
+                files.append(_File(path, rel(path), _label(entry.name), split))
+
+    if not given:
+        add_classes(root, None)
+        return files, problems
+    for entry in entries:
+        split = SPLIT_NAMES.get(entry.name.lower()) if entry.is_dir() else None
+        if split is not None:
+            add_classes(Path(entry.path), split)
+        elif entry.is_dir():
+            problems.append(
+                _problem(
+                    rel(entry.path),
+                    "ignored",
+                    "warning",
+                    "Skipped: next to train/ only val/ and test/ folders are read.",
+                )
+            )
+        else:
+            skip_loose_file(entry.path)
+    return files, problems
+
+
+def _read_csv_rows(csv_path: Path) -> Iterator[tuple[int, list[str]]]:
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(
+            f"The CSV '{csv_path.name}' is not UTF-8 text; save it again as 'CSV UTF-8'."
+        ) from None
+    try:
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield reader.line_num, [cell.strip() for cell in row]
+    except csv.Error as e:
+        raise DataError(
+            f"Row {reader.line_num} of '{csv_path.name}' cannot be read as CSV ({e}); fix the row."
+        ) from None
+
+
+def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
+    """Rows of `path,label[,split]` (header optional) → files to check, plus rows naming missing files."""
+    name = csv_path.name
+    rows = list(_read_csv_rows(csv_path))
+    if not rows:
+        raise DataError(f"The CSV '{name}' has no rows; write one 'path,label' row per image.")
+    path_i, label_i, split_i = 0, 1, 2
+    first_line, header = rows[0]
+    lowered = [c.lower() for c in header]
+    if any(c in _CSV_PATH + _CSV_LABEL + _CSV_SPLIT for c in lowered):
+
+        def find(names: tuple[str, ...]) -> int | None:
+            return next((i for i, c in enumerate(lowered) if c in names), None)
+
+        found_path, found_label, split_i = find(_CSV_PATH), find(_CSV_LABEL), find(_CSV_SPLIT)
+        if found_path is None or found_label is None:
+            raise DataError(
+                f"Row {first_line} of '{name}' is a header without both a 'path' and a 'label' column; "
+                "name the columns path,label (and optionally split)."
+            )
+        path_i, label_i = found_path, found_label
+        rows = rows[1:]
+        if not rows:
+            raise DataError(
+                f"The CSV '{name}' has a header but no rows; write one 'path,label' row per image."
+            )
+    files: list[_File] = []
+    problems: list[dict[str, Any]] = []
+    first_with_split = first_without_split = None
+    for line, row in rows:
+        if len(row) <= max(path_i, label_i):
+            raise DataError(
+                f"Row {line} of '{name}' has {len(row)} column(s); every row needs a path and a label, like 'cats/1.jpg,cats'."
+            )
+        raw, label = row[path_i], row[label_i]
+        if not raw or not label:
+            raise DataError(
+                f"Row {line} of '{name}' has an empty path or label; fill it in or delete the row."
+            )
+        value = row[split_i] if split_i is not None and split_i < len(row) else ""
+        split = SPLIT_NAMES.get(value.lower()) if value else None
+        if value and split is None:
+            raise DataError(f"Row {line} of '{name}' has the split '{value}'; use train, val or test.")
+        if split:
+            first_with_split = first_with_split or line
+        else:
+            first_without_split = first_without_split or line
+        path = _csv_path(csv_path.parent, raw)
+        if path is None:
+            problems.append(
+                _problem(
+                    raw,
+                    "missing",
+                    "warning",
+                    f"Skipped: row {line} of the CSV names this file, but there is no such file.",
+                )
+            )
+            continue
+        files.append(_File(path, raw, _label(label), split))
+    if not files:
+        raise DataError(
+            f"None of the {len(rows)} files listed in '{name}' exist; relative paths are read from the CSV's folder."
+        )
+    if first_with_split and first_without_split:
+        raise DataError(
+            f"Row {first_without_split} of '{name}' has no split while other rows do; give every row a split or none."
+        )
+    return files, problems
+
+
+def _csv_path(folder: Path, raw: str) -> Path | None:
+    for candidate in (raw, raw.replace("\\", "/")):
+        path = Path(candidate).expanduser()
+        path = path if path.is_absolute() else folder / path
+        if path.is_file():
+            return path
+    return None
+
+
+# --- checking the files ------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check(item: _File) -> str | None:
+    """Hash and decode one file, filling in its facts; return the reason when it cannot be used."""
+    try:
+        if item.path.stat().st_size == 0:
+            return "is empty (0 bytes)"
+        item.sha256 = _sha256(item.path)
+        with load_image(str(item.path)) as img:
+            item.width, item.height = img.size
+        with Image.open(item.path, formats=ALLOWED_FORMATS) as raw:
+            mode, fmt = raw.mode, raw.format or ""
+            transparent = "transparency" in raw.info
+            orientation = raw.getexif().get(0x0112, 1)
+    except ImageLoadError as e:
+        return str(e)
+    except OSError as e:
+        return f"cannot be opened ({e.strerror or e})"
+    note = _MODE_NOTES.get(mode)
+    if mode == "P" and transparent:
+        note = _MODE_NOTES["PA"]
+    if note:
+        item.notes.append(("converted", "info", f"Converted to RGB: the image {note}."))
+    if orientation in range(2, 9):
+        item.notes.append(
+            ("exif_rotated", "info", f"Turned upright using its EXIF orientation (value {orientation}).")
+        )
+    if min(item.width, item.height) < MIN_SIDE:
+        item.notes.append(
+            (
+                "tiny_image",
+                "warning",
+                f"Only {item.width}×{item.height} pixels; images under {MIN_SIDE} px on a side carry little detail.",
+            )
+        )
+    suffix = item.path.suffix.lower()
+    item.suffix = suffix if _SAFE_SUFFIX.match(suffix) else _FORMAT_SUFFIX.get(fmt, ".img")
+    return None
+
+
+_SPLIT_RANK = {"train": 0, "val": 1, "test": 2, None: 3}
+
+
+def _resolve_duplicates(files: list[_File], problems: list[dict[str, Any]]) -> list[_File]:
+    """One copy per image: conflicts across classes drop every copy, leaks keep the earliest split."""
+    by_hash: dict[str, list[_File]] = defaultdict(list)
+    for f in files:
+        by_hash[f.sha256].append(f)
+    kept = []
+    for copies in by_hash.values():
+        labels = sorted({f.label for f in copies})
+        if len(labels) > 1:
+            classes = " and ".join(f"'{c}'" for c in labels)
+            for f in copies:
+                others = ", ".join(f"'{o.original}'" for o in copies if o is not f)
+                problems.append(
+                    _problem(
+                        f.original,
+                        "conflict",
+                        "error",
+                        f"The same image is in classes {classes} (also {others}); every copy was left out — "
+                        "keep it only in the class it belongs to.",
+                    )
+                )
+            continue
+        copies.sort(key=lambda f: (_SPLIT_RANK[f.split], f.original))
+        keep = copies[0]
+        kept.append(keep)
+        for f in copies[1:]:
+            if f.split != keep.split:
+                problems.append(
+                    _problem(
+                        f.original,
+                        "leak",
+                        "warning",
+                        f"The same image as '{keep.original}' in {keep.split}; only the {keep.split} copy was kept, "
+                        f"so {f.split} results are not inflated.",
+                    )
+                )
+            else:
+                problems.append(
+                    _problem(
+                        f.original,
+                        "duplicate",
+                        "warning",
+                        f"An exact copy of '{keep.original}'; one copy was kept.",
+                    )
+                )
+    return kept
+
+
+def _drop_small_classes(
+    files: list[_File], seen_labels: set[str], given: bool, problems: list[dict[str, Any]]
+) -> list[_File]:
+    by_label: dict[str, list[_File]] = defaultdict(list)
+    for f in files:
+        by_label[f.label].append(f)
+    kept = []
+    for label in sorted(seen_labels):
+        members = by_label.get(label, [])
+        if len(members) < MIN_CLASS_SIZE:
+            message = (
+                f"The class '{label}' has {len(members)} usable image(s); a class needs at least {MIN_CLASS_SIZE}, "
+                "so it was left out — add more images of it."
+            )
+            for original in [f.original for f in members] or [label]:
+                problems.append(_problem(original, "small_class", "warning", message))
+        elif given and not any(f.split == "train" for f in members):
+            message = (
+                f"The class '{label}' has no images in train/, so it cannot be learned and was left out."
+            )
+            for f in members:
+                problems.append(_problem(f.original, "no_train", "warning", message))
+        else:
+            kept.extend(members)
+    return kept
+
+
+# --- building the dataset folder ---------------------------------------------------------------
+
+
+def _build(
+    files: list[_File],
+    problems: list[dict[str, Any]],
+    source: Path,
+    dest_root: Path,
+    *,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    progress: Progress | None,
+) -> ImportReport:
+    given = any(f.split is not None for f in files)
+    if not files:
+        raise DataError(
+            f"No images were found in '{source.name}'; put each class's images in a folder named after the class."
+        )
+    good: list[_File] = []
+    total = len(files)
+    if progress:
+        progress(0, total)
+    for done, item in enumerate(files, 1):
+        reason = _check(item)
+        if reason is None:
+            good.append(item)
+            problems.extend(_problem(item.original, *note) for note in item.notes)
+        else:
+            problems.append(_problem(item.original, "unreadable", "warning", f"Skipped: the file {reason}."))
+        if progress:
+            progress(done, total)
+    if not good:
+        raise DataError(
+            f"None of the {total} files in '{source.name}' could be read as an image; "
+            "use JPEG, PNG, WEBP, BMP, TIFF or GIF files."
+        )
+    seen_labels = {f.label for f in files}
+    kept = _drop_small_classes(_resolve_duplicates(good, problems), seen_labels, given, problems)
+    classes = sorted({f.label for f in kept})
+    if not classes:
+        raise DataError(
+            f"No class in '{source.name}' has at least {MIN_CLASS_SIZE} usable images"
+            + (" in train/" if given else "")
+            + "; a classifier needs at least two classes with two or more images each."
+        )
+    if len(classes) < 2:
+        enough = "enough images" if len(seen_labels) > 1 else "images"
+        raise DataError(
+            f"Only one class ('{classes[0]}') has {enough}; a classifier needs at least two, "
+            "so add a folder of images for another class."
+        )
+
+    if given:
+        split_of = {f.sha256: f.split or "train" for f in kept}
+        split_params: dict[str, Any] = {
+            "source": "given",
+            "seed": None,
+            "val_fraction": None,
+            "test_fraction": None,
+        }
+        assignment = "\n".join(sorted(f"{sha}\t{s}" for sha, s in split_of.items()))
+        id_params = {"source": "given", "assignment": hashlib.sha256(assignment.encode()).hexdigest()}
+    else:
+        split_of = assign_splits(
+            ((f.label, f.sha256) for f in kept),
+            seed=seed,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+        )
+        split_params = {
+            "source": "generated",
+            "seed": seed,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+        }
+        id_params = split_params
+    fingerprint = hashlib.sha256(
+        "\n".join(sorted(f"{f.label}\t{f.sha256}" for f in kept)).encode("utf-8")
+    ).hexdigest()
+    dataset_id = hashlib.sha256(
+        f"{FORMAT}\n{fingerprint}\n{json.dumps(id_params, sort_keys=True)}".encode()
+    ).hexdigest()[:12]
+
+    final = dest_root / dataset_id
+    if is_dataset_dir(final):
+        return _report(final, reused=True)
+
+    index = {c: i for i, c in enumerate(classes)}
+    kept.sort(key=lambda f: (index[f.label], SPLITS.index(split_of[f.sha256]), f.sha256))
+    items = [
+        {
+            "file": f"images/{index[f.label]}/{f.sha256[:16]}{f.suffix}",
+            "label": f.label,
+            "sha256": f.sha256,
+            "width": f.width,
+            "height": f.height,
+            "original": f.original,
+            "split": split_of[f.sha256],
+        }
+        for f in kept
+    ]
+    manifest = {
+        "format": FORMAT,
+        "id": dataset_id,
+        "fingerprint": fingerprint,
+        "name": source.stem if source.is_file() else source.name,
+        "source": str(source.resolve()),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "classes": classes,
+        "split": split_params,
+        "items": items,
+    }
+    problems.sort(key=lambda p: (_SEVERITY_RANK[p["severity"]], p["kind"], p["file"]))
+    _write(final, kept, items, manifest, problems)
+    return _report(final, reused=False)
+
+
+def _write(
+    final: Path, kept: list[_File], items: list[dict[str, Any]], manifest: dict, problems: list
+) -> None:
+    """Copy the images and write the JSON files into a hidden temp folder, then rename it into place."""
+    staging = Path(tempfile.mkdtemp(prefix=f".import-{final.name}-", dir=final.parent))
+    try:
+        by_sha = {f.sha256: f for f in kept}
+        for item in items:
+            target = staging / item["file"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(by_sha[item["sha256"]].path, "rb") as src, open(target, "xb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+                dst.flush()
+                os.fsync(dst.fileno())
+        atomic_write_json(staging / "problems.json", problems)
+        atomic_write_json(staging / "manifest.json", manifest)
+        if final.exists() and not is_dataset_dir(final):
+            # A folder with our id but no readable manifest is debris (not written by us in one rename).
+            shutil.rmtree(final)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not is_dataset_dir(final):  # another import of the same data may have won the race
+                raise
+        _fsync_dir(final.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _report(dataset_dir: Path, *, reused: bool) -> ImportReport:
+    manifest = load_manifest(dataset_dir)
+    problems_path = dataset_dir / "problems.json"
+    problems = read_json(problems_path) if problems_path.is_file() else []
+    counts = {c: dict.fromkeys(SPLITS, 0) for c in manifest["classes"]}
+    for item in manifest["items"]:
+        counts[item["label"]][item["split"]] += 1
+    return ImportReport(
+        dataset_dir=dataset_dir, manifest=manifest, problems=problems, counts=counts, reused=reused
+    )

@@ -1,0 +1,78 @@
+"""Using a finished run: predict image files, evaluate on its test split or on new data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import UserError
+from engine.fsutil import read_json
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list[dict[str, Any]]:
+    """Per file: label, probability and top-k; a file that can't be read gets an `error` instead."""
+    from engine.checkpoint import load_run_model
+    from engine.embed import predict_probs
+    from engine.preprocess import ImageLoadError, load_image
+
+    model, ckpt = load_run_model(run_dir)
+    labels = ckpt["labels"]
+    results: list[dict[str, Any]] = []
+    good: list[tuple[int, str]] = []
+    for f in files:
+        path = Path(f)
+        if not path.is_file():
+            results.append({"file": f, "error": "no such file"})
+            continue
+        try:
+            load_image(str(path))
+        except ImageLoadError as e:
+            results.append({"file": f, "error": f"this file {e}"})
+            continue
+        good.append((len(results), str(path)))
+        results.append({"file": f})
+    if good:
+        probs = predict_probs(model, [p for _, p in good], ckpt["preprocess"], len(labels), device=_device())
+        k = max(1, min(top_k, len(labels)))
+        for (slot, _), p in zip(good, probs, strict=True):
+            order = np.argsort(-p)[:k]
+            results[slot].update({"label": labels[order[0]], "prob": float(p[order[0]]),
+                                  "top": [{"label": labels[i], "prob": float(p[i])} for i in order]})
+    return results
+
+
+def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]:
+    """The run's stored metrics, or fresh metrics of its best checkpoint on other data."""
+    run_dir = Path(run_dir)
+    metrics_file = run_dir / "metrics.json"
+    if data is None:
+        if not metrics_file.exists():
+            raise UserError(f"{run_dir} has no metrics yet: the run has not finished. Train it first "
+                            f"(python -m engine train {run_dir}).")
+        return read_json(metrics_file)
+    from engine.checkpoint import load_run_model
+    from engine.embed import predict_probs
+    from engine.evaluate import compute_metrics
+    from engine.workspace import import_into_workspace
+
+    dataset_dir, manifest, _ = import_into_workspace(data)
+    model, ckpt = load_run_model(run_dir)
+    labels = ckpt["labels"]
+    unknown = sorted(set(manifest["classes"]) - set(labels))
+    if unknown:
+        raise UserError(f"The data has classes the model was not trained on: {', '.join(unknown[:5])}. "
+                        f"The model knows: {', '.join(labels[:10])}.")
+    index = {name: i for i, name in enumerate(labels)}
+    items = manifest["items"]
+    probs = predict_probs(model, [str(dataset_dir / it["file"]) for it in items], ckpt["preprocess"], len(labels),
+                          device=_device())
+    y = np.array([index[it["label"]] for it in items])
+    return {"data": compute_metrics(y, probs, labels), "dataset": {"id": manifest["id"], "n": len(items)}}

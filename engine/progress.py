@@ -1,0 +1,59 @@
+"""Renders a run's events in a terminal: a tqdm bar per phase, log lines and final metrics."""
+
+from __future__ import annotations
+
+from typing import IO
+
+
+class ProgressPrinter:
+    """Callable that takes events (as EventWriter's echo) and draws them on a stream."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self._bar = None
+        self._phase = None
+
+    def __call__(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "progress":
+            self._progress(event)
+        elif kind == "start":
+            self._write(f"Training {event['model']} ({event['mode']}) on {event['device']}: "
+                        f"{event['n_train']} train / {event['n_val']} val / {event['n_test']} test images."
+                        + (" Resuming." if event.get("resumed") else ""))
+        elif kind == "log":
+            if event.get("message") not in ("resumed",) and not str(event.get("message", "")).startswith("epoch "):
+                self._write(("warning: " if event.get("level") == "warning" else "") + event["message"])
+        elif kind == "metrics" and event.get("epoch") is not None and event.get("split") == "val":
+            v = event["values"]
+            self._write(f"epoch {event['epoch']}: val accuracy {v['accuracy']:.3f}, macro-F1 {v['macro_f1']:.3f}, "
+                        f"loss {v['loss']:.3f}")
+        elif kind in ("failed", "cancelled"):
+            self.close()
+
+    def _progress(self, event: dict) -> None:
+        from tqdm import tqdm
+
+        phase = event["phase"]
+        if phase != self._phase or self._bar is None:
+            self.close()
+            self._phase = phase
+            self._bar = tqdm(total=event["total"], desc=phase, file=self.stream, leave=False, dynamic_ncols=True,
+                             mininterval=0.5)
+        self._bar.total = event["total"]
+        self._bar.n = event["step"]
+        if event.get("epoch"):
+            self._bar.set_postfix_str(f"epoch {event['epoch']}", refresh=False)
+        self._bar.refresh()
+
+    def _write(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = None
+        self._phase = None

@@ -1,0 +1,73 @@
+"""Konstruktor's entry point: parses arguments, opens the workspace, starts the UI.
+
+Double-click target of the desktop build and `python launcher.py` from source. It must answer
+quickly: torch, Ultralytics and albumentations are imported only where first needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+os.environ.setdefault("YOLO_OFFLINE", "true")
+os.environ.setdefault("ULTRALYTICS_SAFE_LOAD", "true")
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+
+def free_port(host: str = "127.0.0.1", preferred: int = 7860) -> int:
+    """The preferred port when free, else any free port the OS gives."""
+    for port in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+                return s.getsockname()[1]
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="konstruktor", description="Konstruktor: train image classifiers on small data.")
+    p.add_argument("--workspace", help="folder for projects, datasets and runs")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
+    p.add_argument("--port", type=int, default=0, help="port (default: 7860 or the next free one)")
+    p.add_argument("--share", action="store_true", help="also make a public link (always behind a password)")
+    p.add_argument("--auth", help="USER:PASS required to open the app")
+    p.add_argument("--no-browser", action="store_true", help="don't open a browser tab")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "engine":
+        # The frozen (PyInstaller) app has no `python -m`: it runs the engine as a sub-command.
+        from engine.__main__ import main as engine_main
+
+        return engine_main(sys.argv[2:])
+    args = parse_args(argv)
+    if args.workspace:
+        os.environ["KONSTRUKTOR_WORKSPACE"] = os.path.abspath(os.path.expanduser(args.workspace))
+    auth = None
+    if args.auth:
+        if ":" not in args.auth:
+            print("error: --auth must be USER:PASS", file=sys.stderr)
+            return 2
+        auth = tuple(args.auth.split(":", 1))
+    if args.share and auth is None:
+        auth = ("konstruktor", secrets.token_urlsafe(9))
+        print(f"The shared link is protected. User: {auth[0]}  Password: {auth[1]}", flush=True)
+    from engine.workspace import Workspace
+
+    ws = Workspace()
+    port = args.port or free_port(args.host)
+    from ui.app import launch
+
+    return launch(ws, host=args.host, port=port, share=args.share, auth=auth, open_browser=not args.no_browser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

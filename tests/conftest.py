@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny generated images and folders of them. No network, no real datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+# One clearly different colour per class, so even a linear probe can learn them.
+CLASS_COLORS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (40, 50, 220)}
+
+
+def make_image(
+    path: str | Path,
+    size: tuple[int, int] = (32, 32),
+    color: int | tuple[int, ...] = (200, 30, 30),
+    mode: str = "RGB",
+    fmt: str | None = None,
+    *,
+    seed: int | None = None,
+    **save_kwargs,
+) -> Path:
+    """Write a flat-colour image (plus a little seeded noise, so images differ, when `seed` is given)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if seed is not None:
+        rgb = np.broadcast_to(np.asarray(color, dtype=np.int16)[:3], (size[1], size[0], 3))
+        noise = np.random.default_rng(seed).integers(-25, 26, rgb.shape, dtype=np.int16)
+        img = Image.fromarray(np.clip(rgb + noise, 0, 255).astype(np.uint8), "RGB")
+        img = img if mode == "RGB" else img.convert(mode)
+    else:
+        img = Image.new(mode, size, color)
+    img.save(path, format=fmt, **save_kwargs)
+    return path
+
+
+def make_image_folder(
+    root: str | Path,
+    per_class: int = 6,
+    classes: dict[str, tuple[int, int, int]] | None = None,
+    size: tuple[int, int] = (32, 32),
+    first_seed: int = 0,
+) -> Path:
+    """A folder of class folders, `per_class` distinct PNGs in each, coloured by class (vary `first_seed` for new images)."""
+    root = Path(root)
+    for c, (name, color) in enumerate((classes or CLASS_COLORS).items()):
+        for i in range(per_class):
+            make_image(root / name / f"{name}_{i:03d}.png", size, color, seed=first_seed + 1000 * c + i)
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """tmp_path/images: classes red, green and blue with 6 distinct 32×32 PNGs each."""
+    return make_image_folder(tmp_path / "images")

@@ -1,0 +1,219 @@
+"""Training end to end through the CLI: real models, tiny generated data, real outcomes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import make_image, make_image_folder
+
+from engine.events import read_events
+
+ROOT = Path(__file__).resolve().parents[1]
+# Colours far apart, with noise; 10 per class so every split has each class.
+CLASSES = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (40, 50, 220)}
+
+
+def engine_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env or os.environ.copy(), timeout=timeout)
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch) -> Path:
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("KONSTRUKTOR_WORKSPACE", str(ws))
+    monkeypatch.setenv("KONSTRUKTOR_OFFLINE", "1")
+    return ws
+
+
+@pytest.fixture
+def colour_data(tmp_path) -> Path:
+    return make_image_folder(tmp_path / "colours", per_class=10, classes=CLASSES, size=(48, 40))
+
+
+def small_config(tmp_path: Path, **extra) -> Path:
+    """A config that keeps CPU training quick: small input size, few epochs."""
+    cfg = {"image_size": 96, "batch_size": 8, **extra}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_linear_probe_learns_and_writes_the_run_folder(workspace, colour_data, tmp_path):
+    out = tmp_path / "run-lp"
+    r = engine_cli("train", "--data", str(colour_data), "--mode", "linear-probe", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["mode"] == "linear-probe"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.9 and metrics["val"]["accuracy"] >= 0.9  # chance is 0.33
+    assert {"accuracy", "macro_f1", "balanced_accuracy", "per_class", "confusion_matrix"} <= set(metrics["test"])
+    for name in ("config.yaml", "events.jsonl", "labels.json", "checkpoints/best.pt", "checkpoints/last.pt",
+                 "artifacts/confusion_matrix_test.png", "artifacts/misclassified_test.json"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "labels.json").read_text()) == sorted(CLASSES)
+    types = [e["type"] for e in read_events(out)[0]]
+    assert types[0] == "start" and types[-1] == "done" and "progress" in types and "metrics" in types
+    # The tiny validation set triggers repeated cross-validation with a spread.
+    assert metrics["cv"]["accuracy"]["mean"] >= 0.9 and "std" in metrics["cv"]["accuracy"]
+    # The run is in the workspace index with its status read from the folder.
+    from engine.workspace import Workspace
+
+    runs = Workspace(workspace).list_runs()
+    assert [(r["id"], r["status"]) for r in runs] == [(out.name, "done")]
+
+
+def test_linear_head_in_the_network_matches_the_fitted_head(workspace, colour_data, tmp_path):
+    """The head fitted on embeddings is the network's own classifier: predict gives the same answer."""
+    out = tmp_path / "run"
+    assert engine_cli("train", "--data", str(colour_data), "--mode", "linear-probe", "--out", str(out)).returncode == 0
+    files = [str(colour_data / c / f"{c}_{i:03d}.png") for c in CLASSES for i in (0, 9)]
+    r = engine_cli("predict", str(out), *files, "--json")
+    assert r.returncode == 0, r.stderr
+    preds = json.loads(r.stdout)
+    assert [p["label"] for p in preds] == [c for c in CLASSES for _ in (0, 9)]
+    assert all(abs(sum(t["prob"] for t in p["top"]) - 1) < 1e-4 for p in preds)  # 3 classes, top-3 = all
+
+
+def test_fine_tune_learns_and_evaluate_reports(workspace, colour_data, tmp_path):
+    out = tmp_path / "run-ft"
+    cfg = small_config(tmp_path, epochs=3)
+    r = engine_cli("train", "--data", str(colour_data), "--mode", "fine-tune", "--config", str(cfg), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["mode"] == "fine-tune" and metrics["epochs_run"] >= 1
+    assert metrics["test"]["accuracy"] >= 0.8
+    val_epochs = [e for e in read_events(out)[0] if e["type"] == "metrics" and e.get("split") == "val"
+                  and e.get("epoch")]
+    assert len(val_epochs) == metrics["epochs_run"]
+    r = engine_cli("evaluate", str(out), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["test"]["accuracy"] == metrics["test"]["accuracy"]
+    # Evaluate on other data with the same classes.
+    other = make_image_folder(tmp_path / "other", per_class=3, classes=CLASSES, size=(30, 30))
+    r = engine_cli("evaluate", str(out), "--data", str(other), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["data"]["n"] == 9
+
+
+def test_same_seed_gives_the_same_model(workspace, colour_data, tmp_path):
+    cfg = small_config(tmp_path, epochs=1)
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        r = engine_cli("train", "--data", str(colour_data), "--mode", "full", "--config", str(cfg), "--seed", "7",
+                       "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        runs.append(json.loads((out / "metrics.json").read_text()))
+    a, b = runs
+    assert np.allclose(a["test"]["confusion_matrix"], b["test"]["confusion_matrix"])
+    import torch
+
+    wa = torch.load(tmp_path / "a/checkpoints/best.pt", weights_only=True)["state_dict"]
+    wb = torch.load(tmp_path / "b/checkpoints/best.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_auto_mode_says_which_and_why(workspace, colour_data, tmp_path):
+    out = tmp_path / "auto"
+    r = engine_cli("train", "--data", str(colour_data), "--out", str(out), "--json", "--config",
+                   str(small_config(tmp_path, epochs=1)))
+    assert r.returncode == 0, r.stderr
+    start = read_events(out)[0][0]
+    assert start["type"] == "start" and start["mode"] in ("linear-probe", "fine-tune")
+    assert len(start["mode_reason"]) > 20
+    assert json.loads((out / "metrics.json").read_text())["mode_reason"] == start["mode_reason"]
+
+
+def test_killed_run_resumes_from_last_checkpoint(workspace, colour_data, tmp_path):
+    out = tmp_path / "killed"
+    cfg = small_config(tmp_path, epochs=6, early_stopping_patience=0)
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "train", "--data", str(colour_data), "--mode", "full",
+                             "--config", str(cfg), "--out", str(out), "--quiet"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            done = [e for e in read_events(out)[0] if e["type"] == "log" and e["message"].startswith("epoch 2/")]
+            if done:
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.2)
+        else:
+            pytest.fail("training never reached epoch 2")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (out / "metrics.json").exists()
+    r = engine_cli("train", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    events = read_events(out)[0]
+    starts = [e for e in events if e["type"] == "start"]
+    assert len(starts) == 2 and starts[1]["resumed"] is True
+    after = events[events.index(starts[1]):]
+    epochs = [e["epoch"] for e in after if e["type"] == "metrics" and e.get("split") == "train"]
+    assert epochs and epochs[0] >= 3 and epochs[-1] == 6  # no epoch trained twice, all six done
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 6
+
+
+def test_damaged_last_checkpoint_falls_back_to_the_previous_one(workspace, colour_data, tmp_path):
+    out = tmp_path / "damaged"
+    cfg = small_config(tmp_path, epochs=2, early_stopping_patience=0)
+    assert engine_cli("train", "--data", str(colour_data), "--mode", "full", "--config", str(cfg),
+                      "--out", str(out)).returncode == 0
+    from engine.checkpoint import load_checkpoint
+
+    last = out / "checkpoints" / "last.pt"
+    last.write_bytes(last.read_bytes()[:1000])  # torn by a crash mid-write
+    warnings = []
+    ckpt = load_checkpoint(last, warn=warnings.append)
+    assert ckpt["epoch"] == 1 and "damaged" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["train", "--data", "/no/such/folder"], "does not exist"),
+        (["train", "--data", "{data}", "--model", "no_such_net"], "no_such_net"),
+        (["train", "{data}"], "not a run folder"),
+        (["predict", "/no/such/run", "x.png"], "checkpoint"),
+        (["train", "--data", "{one_class}"], "one class"),
+    ],
+)
+def test_bad_input_exits_2_with_one_sentence(workspace, colour_data, tmp_path, args, needle):
+    one = tmp_path / "one"
+    for i in range(3):
+        make_image(one / "cats" / f"{i}.png", seed=i)
+    args = [a.format(data=colour_data, one_class=one) for a in args]
+    r = engine_cli(*args)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert needle.lower() in r.stderr.lower()
+
+
+def test_predict_reports_unreadable_files_and_goes_on(workspace, colour_data, tmp_path):
+    out = tmp_path / "run"
+    assert engine_cli("train", "--data", str(colour_data), "--mode", "linear-probe", "--out", str(out)).returncode == 0
+    bad = tmp_path / "fake.jpg"
+    bad.write_bytes(b"%PDF-1.4 not an image")
+    good = make_image(tmp_path / "g.png", (40, 40), CLASSES["green"], seed=3)
+    r = engine_cli("predict", str(out), str(bad), str(good), "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert "error" in res[0] and res[1]["label"] == "green"
+
+
+def test_models_lists_offline_weights(workspace):
+    r = engine_cli("models", "--json")
+    assert r.returncode == 0, r.stderr
+    models = {m["name"]: m for m in json.loads(r.stdout)}
+    assert models["tf_efficientnet_lite0"]["pretrained_offline"] is True
+    assert models["efficientnet_b3"]["pretrained_offline"] is False

@@ -1,0 +1,1 @@
+"""Konstruktor web UI (Gradio): a thin layer over the engine."""
