@@ -121,6 +121,35 @@ def test_reimporting_identical_content_reuses_the_existing_folder(image_folder, 
     assert visible_dirs(tmp_path / "ds") == [first.manifest["id"]]
 
 
+def test_a_crash_while_writing_leaves_no_dataset_folder(image_folder, tmp_path, monkeypatch):
+    import engine.data.importer as importer
+
+    def crash(path, obj):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(importer, "atomic_write_json", crash)
+    with pytest.raises(OSError, match="disk full"):
+        import_dataset(image_folder, tmp_path / "ds")
+    assert list((tmp_path / "ds").iterdir()) == []  # neither the dataset nor its staging folder
+
+
+def test_temp_folders_of_a_killed_import_are_cleaned_once_stale(image_folder, tmp_path):
+    stale, fresh = tmp_path / "ds" / ".import-abc-1", tmp_path / "ds" / ".unzip-2"
+    for folder in (stale, fresh):
+        folder.mkdir(parents=True)
+        (folder / "half.png").write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    report = import_dataset(image_folder, tmp_path / "ds")
+    assert visible_dirs(tmp_path / "ds") == sorted([fresh.name, report.manifest["id"]])
+
+
+def test_a_dataset_root_inside_the_source_is_not_read_as_a_class(image_folder, tmp_path):
+    first = import_dataset(image_folder, image_folder / "_datasets")
+    again = import_dataset(image_folder, image_folder / "_datasets")
+    assert again.reused and again.manifest["classes"] == ["blue", "green", "red"]
+    assert first.dataset_dir == again.dataset_dir
+
+
 def test_other_split_parameters_make_another_dataset(image_folder, tmp_path):
     a = import_dataset(image_folder, tmp_path / "ds", seed=0)
     b = import_dataset(image_folder, tmp_path / "ds", seed=1)
@@ -408,7 +437,9 @@ def test_csv_with_header_split_column_and_a_missing_file(tmp_path):
         rows.append(f"{tmp_path}/pics/dogs/dogs_{i:03d}.png,dogs,{split}")  # absolute paths work too
     rows.append("pics/cats/gone.png,cats,train")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    before = snapshot(tmp_path)
     report = import_dataset(tmp_path / "labels.csv", tmp_path / "ds")
+    assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("ds")} == before
     assert report.manifest["name"] == "labels" and report.manifest["split"]["source"] == "given"
     assert report.counts == {
         "cats": {"train": 2, "val": 0, "test": 1},
@@ -453,7 +484,9 @@ def test_zip_of_a_single_top_folder_with_split_folders(tmp_path):
     make_image(src / "test" / "cats" / "t.png", seed=71)
     make_image(src / "test" / "dogs" / "t.png", seed=72)
     archive = zip_folder(src, tmp_path / "pets.zip", prefix="pets/")
+    before = (archive.read_bytes(), archive.stat().st_mtime_ns)
     report = import_dataset(archive, tmp_path / "ds")
+    assert (archive.read_bytes(), archive.stat().st_mtime_ns) == before
     assert report.manifest["name"] == "pets" and report.manifest["split"]["source"] == "given"
     assert report.counts["cats"] == {"train": 3, "val": 0, "test": 1}
     assert {i["original"].split("/")[0] for i in report.manifest["items"]} == {"pets"}

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -51,6 +52,8 @@ _FORMAT_SUFFIX = {
     "TIFF": ".tif",
     "GIF": ".gif",
 }
+_TEMP_PREFIXES = (".import-", ".unzip-")
+STALE_TEMP_S = 24 * 3600
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 _CSV_PATH = ("path", "file", "filename", "file_name", "filepath", "image", "image_path")
@@ -158,7 +161,11 @@ def import_dataset(
     progress: Progress | None = None,
     zip_limits: ZipLimits | None = None,
 ) -> ImportReport:
-    """Check, split and copy a labelled image collection into `<dest_root>/<dataset_id>/`."""
+    """Check, split and copy a labelled image collection into `<dest_root>/<dataset_id>/`.
+
+    Importing the same images with the same split parameters again returns the existing folder
+    (`reused=True`, with the manifest and problems.json written the first time).
+    """
     check_fractions(val_fraction, test_fraction)
     source = Path(source).expanduser()
     dest_root = Path(dest_root)
@@ -167,13 +174,14 @@ def import_dataset(
             f"'{source}' does not exist; check the path and choose the folder, .zip or .csv again."
         )
     dest_root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp(dest_root)
     build_args = dict(seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, progress=progress)
     if source.is_dir():
         files, problems = _scan_folder(source, source, exclude=dest_root.resolve())
         return _build(files, problems, source, dest_root, **build_args)
     suffix = source.suffix.lower()
     if suffix == ".zip":
-        unpacked = Path(tempfile.mkdtemp(prefix=".unzip-", dir=dest_root))
+        unpacked = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIXES[1], dir=dest_root))
         try:
             if not safe_extract(source, unpacked, zip_limits):
                 raise DataError(
@@ -188,6 +196,14 @@ def import_dataset(
         return _build(files, problems, source, dest_root, **build_args)
     kind = f"a {suffix}" if suffix else "a file without an extension"
     raise DataError(f"'{source.name}' is {kind}; Konstruktor imports a folder, a .zip or a .csv.")
+
+
+def _remove_stale_temp(dest_root: Path) -> None:
+    """Delete temp folders left by an import that was killed; a day's age keeps running imports safe."""
+    cutoff = time.time() - STALE_TEMP_S
+    for path in dest_root.glob(".*"):
+        if path.name.startswith(_TEMP_PREFIXES) and path.is_dir() and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # --- finding the files -------------------------------------------------------------------------
@@ -406,6 +422,8 @@ def _check(item: _File) -> str | None:
         return str(e)
     except OSError as e:
         return f"cannot be opened ({e.strerror or e})"
+    except Exception as e:  # one odd file (say, malformed EXIF) must not abort an import of thousands
+        return f"cannot be decoded ({type(e).__name__}: {e})"
     note = _MODE_NOTES.get(mode)
     if mode == "P" and transparent:
         note = _MODE_NOTES["PA"]
@@ -628,7 +646,7 @@ def _write(
     final: Path, kept: list[_File], items: list[dict[str, Any]], manifest: dict, problems: list
 ) -> None:
     """Copy the images and write the JSON files into a hidden temp folder, then rename it into place."""
-    staging = Path(tempfile.mkdtemp(prefix=f".import-{final.name}-", dir=final.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIXES[0]}{final.name}-", dir=final.parent))
     try:
         by_sha = {f.sha256: f for f in kept}
         for item in items:
