@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import UserError
-from engine.preprocess import load_image, normalize, preprocess, resize_and_crop
+from engine.preprocess import MAX_SIDE, load_image, normalize, preprocess, resize_and_crop
 
 if TYPE_CHECKING:
     import torch
@@ -31,37 +32,76 @@ _FLIP: _Step = ("Mirror left-right half of the time", "HorizontalFlip", {"p": 0.
 _STEPS: dict[str, list[_Step]] = {
     "none": [],
     "light": [
-        ("Crop a random 75–100 % of the picture and resize it to the input size",
-         "RandomResizedCrop", {"scale": (0.75, 1.0)}),
+        (
+            "Crop a random 75–100 % of the picture and resize it to the input size",
+            "RandomResizedCrop",
+            {"scale": (0.75, 1.0)},
+        ),
         _FLIP,
-        ("Slightly change brightness and contrast (±10 %) half of the time",
-         "RandomBrightnessContrast", {"brightness_limit": 0.1, "contrast_limit": 0.1, "p": 0.5}),
+        (
+            "Slightly change brightness and contrast (±10 %) half of the time",
+            "RandomBrightnessContrast",
+            {"brightness_limit": 0.1, "contrast_limit": 0.1, "p": 0.5},
+        ),
     ],
     "medium": [
-        ("Crop a random 50–100 % of the picture and resize it to the input size",
-         "RandomResizedCrop", {"scale": (0.5, 1.0)}),
+        (
+            "Crop a random 50–100 % of the picture and resize it to the input size",
+            "RandomResizedCrop",
+            {"scale": (0.5, 1.0)},
+        ),
         _FLIP,
-        ("Rotate up to 15°, shift up to 6 % and zoom ±10 % half of the time",
-         "Affine", {"rotate": (-15, 15), "translate_percent": (-0.06, 0.06), "scale": (0.9, 1.1), "p": 0.5}),
-        ("Change brightness, contrast and saturation (±20 %) and hue a little, most of the time",
-         "ColorJitter", {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.02, "p": 0.8}),
+        (
+            "Rotate up to 15°, shift up to 6 % and zoom ±10 % half of the time",
+            "Affine",
+            {"rotate": (-15, 15), "translate_percent": (-0.06, 0.06), "scale": (0.9, 1.1), "p": 0.5},
+        ),
+        (
+            "Change brightness, contrast and saturation (±20 %) and hue a little, most of the time",
+            "ColorJitter",
+            {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.02, "p": 0.8},
+        ),
     ],
     "strong": [
-        ("Crop a random 35–100 % of the picture and resize it to the input size",
-         "RandomResizedCrop", {"scale": (0.35, 1.0)}),
+        (
+            "Crop a random 35–100 % of the picture and resize it to the input size",
+            "RandomResizedCrop",
+            {"scale": (0.35, 1.0)},
+        ),
         _FLIP,
-        ("Rotate up to 25°, shift up to 10 %, zoom ±15 % and shear up to 8° most of the time",
-         "Affine", {"rotate": (-25, 25), "translate_percent": (-0.1, 0.1), "scale": (0.85, 1.15),
-                    "shear": (-8, 8), "p": 0.7}),
-        ("Tilt the viewpoint a little (perspective) one time in five",
-         "Perspective", {"scale": (0.02, 0.06), "p": 0.2}),
-        ("Change brightness, contrast and saturation (±30 %) and hue a little, most of the time",
-         "ColorJitter", {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3, "hue": 0.04, "p": 0.8}),
+        (
+            "Rotate up to 25°, shift up to 10 %, zoom ±15 % and shear up to 8° most of the time",
+            "Affine",
+            {
+                "rotate": (-25, 25),
+                "translate_percent": (-0.1, 0.1),
+                "scale": (0.85, 1.15),
+                "shear": (-8, 8),
+                "p": 0.7,
+            },
+        ),
+        (
+            "Tilt the viewpoint a little (perspective) one time in five",
+            "Perspective",
+            {"scale": (0.02, 0.06), "p": 0.2},
+        ),
+        (
+            "Change brightness, contrast and saturation (±30 %) and hue a little, most of the time",
+            "ColorJitter",
+            {"brightness": 0.3, "contrast": 0.3, "saturation": 0.3, "hue": 0.04, "p": 0.8},
+        ),
         ("Turn the picture grey one time in ten", "ToGray", {"p": 0.1}),
         ("Blur slightly one time in five", "GaussianBlur", {"sigma_limit": (0.1, 1.5), "p": 0.2}),
-        ("Cover 1–3 random patches (8–20 % of the side) with the average colour a third of the time",
-         "CoarseDropout", {"num_holes_range": (1, 3), "hole_height_range": (0.08, 0.2),
-                           "hole_width_range": (0.08, 0.2), "p": 0.3}),
+        (
+            "Cover 1–3 random patches (8–20 % of the side) with the average colour a third of the time",
+            "CoarseDropout",
+            {
+                "num_holes_range": (1, 3),
+                "hole_height_range": (0.08, 0.2),
+                "hole_width_range": (0.08, 0.2),
+                "p": 0.3,
+            },
+        ),
     ],
 }
 
@@ -98,7 +138,9 @@ class EvalTransform:
 class TrainTransform:
     """Decoded RGB image → augmented, normalised float tensor (3, S, S). Picklable for DataLoader workers."""
 
-    def __init__(self, preset: str, preprocess_cfg: dict[str, Any], hflip: bool = True, seed: int | None = None):
+    def __init__(
+        self, preset: str, preprocess_cfg: dict[str, Any], hflip: bool = True, seed: int | None = None
+    ):
         self.cfg = dict(preprocess_cfg)
         self.augment = _Augmenter(preset, self.cfg, hflip, seed)
 
@@ -130,7 +172,7 @@ def preview(
 ) -> list[Image.Image]:
     """N augmented versions of one image as uint8 RGB pictures (not normalised), for a UI grid."""
     if not isinstance(image, Image.Image):
-        image = load_image(str(image), int(preprocess_cfg.get("max_side", 4096)))
+        image = load_image(str(image), int(preprocess_cfg.get("max_side", MAX_SIDE)))
     augment = _Augmenter(preset, preprocess_cfg, hflip, seed)
     return [Image.fromarray(augment(image)) for _ in range(n)]
 
@@ -142,26 +184,27 @@ class _Augmenter:
         steps = [s for s in _steps(preset) if hflip or s[1] != "HorizontalFlip"]
         self.cfg = dict(cfg)
         self.size = int(cfg["input_size"])
-        self.compose = _compose(steps, self.cfg) if steps else None
-        self.seed = seed
+        self.compose = _compose(steps, self.cfg, hflip) if steps else None
         self._worker_seed: int | None = None
         if self.compose is not None:
             _reseed(self.compose, seed)
 
     def __call__(self, img: Image.Image) -> np.ndarray:
+        if img.mode != "RGB":
+            img = img.convert("RGB")
         if self.compose is None:
             return np.asarray(resize_and_crop(img, self.cfg))
         self._reseed_in_worker()
-        img = _shrink(img.convert("RGB"), math.ceil(_PRESHRINK * self.size))
+        img = _shrink(img, math.ceil(_PRESHRINK * self.size))
         return self.compose(image=np.array(img))["image"]
 
     def _reseed_in_worker(self) -> None:
         # Every DataLoader worker gets a copy of this object, RNG state included: without a reseed
         # all workers, and every epoch, would replay the same augmentations. torch gives each
-        # worker a distinct seed per epoch, derived from the (seeded) main process.
-        from torch.utils.data import get_worker_info
-
-        info = get_worker_info()
+        # worker a distinct seed per epoch, derived from the (seeded) main process. A worker has
+        # torch loaded already; a preview in the UI process must not pay for importing it.
+        data = sys.modules.get("torch.utils.data")
+        info = data.get_worker_info() if data is not None else None
         if info is not None and info.seed != self._worker_seed:
             self._worker_seed = info.seed
             _reseed(self.compose, info.seed)
@@ -176,7 +219,7 @@ def _steps(preset: str) -> list[_Step]:
         ) from None
 
 
-def _compose(steps: list[_Step], cfg: dict[str, Any]) -> Any:
+def _compose(steps: list[_Step], cfg: dict[str, Any], hflip: bool) -> Any:
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # it would otherwise check online for updates
     import albumentations as A
     import cv2
@@ -188,13 +231,20 @@ def _compose(steps: list[_Step], cfg: dict[str, Any]) -> Any:
         "bicubic": cv2.INTER_CUBIC,
         "lanczos": cv2.INTER_LANCZOS4,
     }[cfg.get("interpolation", "bilinear")]
-    # Dropped patches take the dataset's mean colour, which normalises to zero.
+    # Dropped patches take the model's normalisation mean colour, which normalises to zero.
     mean_colour = tuple(round(255 * float(m)) for m in cfg["mean"])
+    # Borders exposed by a rotation or shift are filled by reflection rather than with black corners,
+    # which a small dataset could learn as a cue; reflection mirrors, so without hflip they are
+    # filled by repeating the edge pixels instead.
+    border = cv2.BORDER_REFLECT_101 if hflip else cv2.BORDER_REPLICATE
     extra: dict[str, dict[str, Any]] = {
-        "RandomResizedCrop": {"size": (size, size), "interpolation": interpolation, "area_for_downscale": "image"},
-        # Reflected borders instead of black corners, which a small dataset could learn as a cue.
-        "Affine": {"interpolation": interpolation, "border_mode": cv2.BORDER_REFLECT_101},
-        "Perspective": {"interpolation": interpolation, "border_mode": cv2.BORDER_REFLECT_101},
+        "RandomResizedCrop": {
+            "size": (size, size),
+            "interpolation": interpolation,
+            "area_for_downscale": "image",
+        },
+        "Affine": {"interpolation": interpolation, "border_mode": border},
+        "Perspective": {"interpolation": interpolation, "border_mode": border},
         "CoarseDropout": {"fill": mean_colour},
     }
     return A.Compose([getattr(A, name)(**args, **extra.get(name, {})) for _, name, args in steps])
@@ -211,4 +261,6 @@ def _shrink(img: Image.Image, shorter_side: int) -> Image.Image:
     if min(w, h) <= shorter_side:
         return img
     ratio = shorter_side / min(w, h)
-    return img.resize((max(1, round(w * ratio)), max(1, round(h * ratio))), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return img.resize(
+        (max(1, round(w * ratio)), max(1, round(h * ratio))), Image.Resampling.BILINEAR, reducing_gap=3.0
+    )
