@@ -12,7 +12,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,8 +68,16 @@ PACKAGE_WEIGHTS: dict[str, PackageWeights] = {
 
 
 @dataclass(frozen=True)
+class WeightsPlan:
+    """Where a build will take its weights from, decided before the model is built."""
+
+    kind: str  # "user" | "cache" | "package" | "hub" | "none"
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
 class LoadedWeights:
-    """What `resolve_and_load` put into a model."""
+    """Whether a model now holds pretrained weights, and where they came from, in plain words."""
 
     pretrained: bool
     source: str
@@ -189,7 +197,13 @@ def _block_index(stage_lengths: list[int]) -> list[tuple[int, int]]:
     return [(stage, i) for stage, n in enumerate(stage_lengths) for i in range(n)]
 
 
-_EP_TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
+_EP_TOP = {
+    "_conv_stem": "conv_stem",
+    "_bn0": "bn1",
+    "_conv_head": "conv_head",
+    "_bn1": "bn2",
+    "_fc": "classifier",
+}
 _EP_DS = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
 _EP_IR = {
     "_expand_conv": "conv_pw",
@@ -223,7 +237,14 @@ def efficientnet_pytorch_to_timm(sd: dict[str, Any], stage_lengths: list[int]) -
 
 
 _TV_DS = {"conv.0.0": "conv_dw", "conv.0.1": "bn1", "conv.1": "conv_pw", "conv.2": "bn2"}
-_TV_IR = {"conv.0.0": "conv_pw", "conv.0.1": "bn1", "conv.1.0": "conv_dw", "conv.1.1": "bn2", "conv.2": "conv_pwl", "conv.3": "bn3"}
+_TV_IR = {
+    "conv.0.0": "conv_pw",
+    "conv.0.1": "bn1",
+    "conv.1.0": "conv_dw",
+    "conv.1.1": "bn2",
+    "conv.2": "conv_pwl",
+    "conv.3": "bn3",
+}
 
 
 def torchvision_mobilenetv2_to_timm(sd: dict[str, Any], stage_lengths: list[int]) -> dict[str, Any]:
@@ -324,12 +345,12 @@ def load_weights(
     total = len(backbone)
     if strict and best_hits < total:
         raise UserError(
-            f"{what} does not fit this model: {best_hits} of {total} layers match. "
+            f"{what} does not fit this model: {best_hits} of {total} weight tensors match. "
             "Remove or replace the file, or train from scratch (--mode scratch)."
         )
     if best_hits < MIN_USER_MATCH * total:
         raise UserError(
-            f"{what} does not fit this model: only {best_hits} of {total} layers match "
+            f"{what} does not fit this model: only {best_hits} of {total} weight tensors match "
             f"(at least {int(MIN_USER_MATCH * 100)} % are needed). Check that the file is for the same architecture."
         )
     head_loaded = bool(head_keys) and all(fits(best, k) for k in head_keys)
@@ -368,45 +389,66 @@ def download_to_cache(name: str, cache_dir: str | Path | None) -> Path:
     return path
 
 
-def resolve_and_load(
-    model: nn.Module,
+def plan_weights(
     name: str,
     *,
     pretrained: bool,
     weights: str | Path | None,
     cache_dir: str | Path | None,
     has_hub_weights: bool,
-) -> LoadedWeights:
-    """Put weights into `model` in this order: the user's file, the cache, an installed package, the hub."""
+) -> WeightsPlan:
+    """Pick the source in this order: the user's file, the cache, an installed package, the hub when online.
+
+    Raises WeightsUnavailable (quickly, before anything is built) when pretrained weights are wanted and none exist.
+    """
     if weights is not None:
         path = Path(weights).expanduser()
-        hits, total, head = load_weights(model, read_state_dict(path), what=f"The weights file {path}", strict=False)
-        note = "" if hits == total else f", {hits} of {total} layers matched"
-        return LoadedWeights(True, f"your weights file {path}{note}{_head_note(model, head)}")
+        if not path.is_file():
+            raise UserError(f"The weights file {path} does not exist.")
+        return WeightsPlan("user", path)
     if not pretrained:
-        return LoadedWeights(False, "none (trained from scratch)")
-    found: list[tuple[Callable[[], Path | None], Callable[[Path], str]]] = [
-        (lambda: cached_file(name, cache_dir), lambda p: f"weights from the cache file {p}"),
-        (
-            lambda: package_file(name),
-            lambda p: f"ImageNet weights from the installed package {PACKAGE_WEIGHTS[name].distribution}",
-        ),
-    ]
-    for locate, describe in found:
-        path = locate()
-        if path is not None:
-            _, _, head = load_weights(model, read_state_dict(path), what=f"The weights file {path}", strict=True)
-            return LoadedWeights(True, describe(path) + _head_note(model, head))
-    if os.environ.get(OFFLINE_ENV, "").strip() == "1":
-        raise WeightsUnavailable(unavailable_message(name, cache_dir, f"downloads are switched off ({OFFLINE_ENV}=1)"))
+        return WeightsPlan("none")
+    path = cached_file(name, cache_dir)
+    if path is not None:
+        return WeightsPlan("cache", path)
+    path = package_file(name)
+    if path is not None:
+        return WeightsPlan("package", path)
     if not has_hub_weights:
-        raise WeightsUnavailable(unavailable_message(name, cache_dir, "timm publishes no ImageNet weights for it"))
+        raise WeightsUnavailable(
+            unavailable_message(name, cache_dir, "timm publishes no ImageNet weights for it")
+        )
+    if os.environ.get(OFFLINE_ENV, "").strip() == "1":
+        raise WeightsUnavailable(
+            unavailable_message(name, cache_dir, f"downloads are switched off ({OFFLINE_ENV}=1)")
+        )
     if not downloads_allowed():
         raise WeightsUnavailable(unavailable_message(name, cache_dir, "no internet"))
-    path = download_to_cache(name, cache_dir)
-    _, _, head = load_weights(model, read_state_dict(path), what=f"The downloaded file {path}", strict=True)
-    return LoadedWeights(True, f"ImageNet weights downloaded from the Hugging Face hub, cached in {path}{_head_note(model, head)}")
+    return WeightsPlan("hub")
 
 
-def _head_note(model: nn.Module, head_loaded: bool) -> str:
-    return "" if head_loaded else f"; new classifier for {model.get_classifier().out_features} classes"
+def load_planned(
+    model: nn.Module, name: str, plan: WeightsPlan, cache_dir: str | Path | None
+) -> LoadedWeights:
+    """Load what `plan_weights` chose; our own sources must fit every backbone tensor, a user's file 90 %."""
+    if plan.kind == "none":
+        return LoadedWeights(False, "none (trained from scratch)")
+    path = download_to_cache(name, cache_dir) if plan.kind == "hub" else plan.path
+    assert path is not None
+    user = plan.kind == "user"
+    hits, total, head = load_weights(
+        model, read_state_dict(path), what=f"The weights file {path}", strict=not user
+    )
+    if user:
+        source = f"your weights file {path}" + (
+            "" if hits == total else f", {hits} of {total} weight tensors matched"
+        )
+    elif plan.kind == "cache":
+        source = f"weights from the cache file {path}"
+    elif plan.kind == "package":
+        source = f"ImageNet weights from the installed package {PACKAGE_WEIGHTS[name].distribution}"
+    else:
+        source = f"ImageNet weights downloaded from the Hugging Face hub, cached in {path}"
+    if not head:
+        source += f"; new classifier for {model.get_classifier().out_features} classes"
+    return LoadedWeights(True, source)
