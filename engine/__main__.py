@@ -118,7 +118,14 @@ def _config_from_args(args):
         path = Path(args.config)
         if not path.is_file():
             raise UserError(f"The config file {path} does not exist.")
-        raw = RunConfig.from_yaml(path.read_text(encoding="utf-8"), source=str(path)).model_dump(exclude_unset=True)
+        import yaml
+
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise UserError(f"{path} is not valid YAML: {e}") from None
+        if not isinstance(raw, dict):
+            raise UserError(f"{path} must be a mapping of settings (key: value lines).")
     overrides = {"data": args.data, "model": args.model, "mode": args.mode, "epochs": args.epochs, "seed": args.seed,
                  "lr": args.lr, "batch_size": args.batch_size, "device": args.device, "weights": args.weights,
                  "budget_minutes": args.budget_minutes}

@@ -22,10 +22,23 @@ FORMAT = "konstruktor-checkpoint/1"
 def save_checkpoint(path: str | Path, payload: dict[str, Any], keep_previous: bool = True) -> Path:
     """Atomically write `payload`; the file it replaces is kept as `<name>.prev` to fall back on."""
     path = Path(path)
-    payload = {"format": FORMAT, "engine_version": __version__, **payload}
+    payload = _plain({"format": FORMAT, "engine_version": __version__, **payload})
     if keep_previous and path.exists():
         os.replace(path, path.with_suffix(path.suffix + ".prev"))
     return atomic_write(path, lambda f: torch.save(payload, f))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to python ones, so the file loads with weights_only=True."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    if hasattr(value, "item") and hasattr(value, "dtype"):
+        return value.item()
+    return value
 
 
 def load_checkpoint(path: str | Path, *, fallback: bool = True, warn=None) -> dict[str, Any]:

@@ -35,6 +35,8 @@ MODE_DEFAULTS: dict[str, dict[str, float]] = {
 # backward, on 2 cores; used only to estimate time for `auto`.
 CPU_TRAIN_RATE_5M = 8.0
 AUTO_CPU_FINETUNE_LIMIT_S = 15 * 60
+# Per-feature standard deviations are floored at this fraction of their mean (see fit_linear_head).
+SIGMA_FLOOR = 0.1
 
 
 class Cancelled(Exception):
@@ -176,12 +178,20 @@ def fit_linear_head(X: np.ndarray, y: np.ndarray, n_classes: int, *, balanced: b
     from sklearn.model_selection import StratifiedKFold
 
     mu = X.mean(axis=0)
-    sigma = X.std(axis=0) + 1e-6
+    std = X.std(axis=0)
+    # Features that hardly vary in a handful of images must not get huge weights: they would
+    # blow up on new images (and wreck fine-tuning that starts from this head).
+    sigma = np.maximum(std, SIGMA_FLOOR * float(std.mean()) + 1e-8)
     Z = (X - mu) / sigma
+    # With an L2 penalty the solution lies in the span of the (centred) training samples, so fitting
+    # in that subspace is exact, and with few images far faster than in all D dimensions.
+    _, S, Vt = np.linalg.svd(Z, full_matrices=False)
+    Vt = Vt[S > S[0] * 1e-6] if S.size and S[0] > 0 else Vt[:1]
+    P = Z @ Vt.T
     class_weight = "balanced" if balanced else None
 
     def make(c: float) -> LogisticRegression:
-        return LogisticRegression(C=c, max_iter=2000, class_weight=class_weight, random_state=seed)
+        return LogisticRegression(C=c, max_iter=1000, class_weight=class_weight, random_state=seed)
 
     if C is None:
         counts = np.bincount(y, minlength=n_classes)
@@ -192,15 +202,15 @@ def fit_linear_head(X: np.ndarray, y: np.ndarray, n_classes: int, *, balanced: b
             skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
             scores = []
             for c in grid:
-                acc = [float((make(c).fit(Z[a], y[a]).predict(Z[b]) == y[b]).mean()) for a, b in skf.split(Z, y)]
+                acc = [float((make(c).fit(P[a], y[a]).predict(P[b]) == y[b]).mean()) for a, b in skf.split(P, y)]
                 scores.append(np.mean(acc))
             C = grid[int(np.argmax(scores))]
         else:
             C = 0.1
-    clf = make(C).fit(Z, y)
+    clf = make(C).fit(P, y)
     W = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
     b = np.full(n_classes, -1e4, dtype=np.float64)  # a class absent from training is never predicted
-    coef, intercept = clf.coef_, clf.intercept_
+    coef, intercept = clf.coef_ @ Vt, clf.intercept_
     if len(clf.classes_) == 2:  # sklearn's binary form: one row for the positive class
         coef = np.vstack([-coef[0] / 2, coef[0] / 2])
         intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
@@ -365,7 +375,7 @@ def _embeddings(ctx: Context, built, split_names: tuple[str, ...], cache: bool =
 def _balanced(ctx: Context) -> bool:
     counts = np.bincount(ctx.splits["train"].targets, minlength=len(ctx.labels))
     if ctx.cfg.imbalance == "auto":
-        return counts.max() > 1.5 * max(1, counts.min())
+        return bool(counts.max() > 1.5 * max(1, counts.min()))
     return ctx.cfg.imbalance in ("class-weights", "balanced-sampler")
 
 
@@ -509,8 +519,10 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
             p.requires_grad = True
         decay = d["layer_decay"] ** depth
         param_groups.append({"params": params, "lr": peak_lr * decay, "scale": decay})
+    # Batch statistics of a few dozen images are noise: when fine-tuning a pretrained network, every
+    # BatchNorm keeps its ImageNet statistics (its scale and shift still train where unfrozen).
     frozen_bn = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-                 and not any(p.requires_grad for p in m.parameters())]
+                 and (mode == "fine-tune" or not any(p.requires_grad for p in m.parameters()))]
     opt = torch.optim.AdamW(param_groups, lr=peak_lr, weight_decay=cfg.weight_decay)
     if resume is not None and resume.get("optimizer"):
         opt.load_state_dict(resume["optimizer"])

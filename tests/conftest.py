@@ -55,3 +55,40 @@ def make_image_folder(
 def image_folder(tmp_path: Path) -> Path:
     """tmp_path/images: classes red, green and blue with 6 distinct 32×32 PNGs each."""
     return make_image_folder(tmp_path / "images")
+
+
+def make_pattern_image(path: str | Path, pattern: str, seed: int, size: int = 64) -> Path:
+    """A photo-like test image whose class is its pattern (stripes, checks or a disc), not its colour.
+
+    Colour, phase and position vary with the seed, so a model has to learn the shape.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    period = rng.integers(8, 14)
+    phase = rng.integers(0, period)
+    if pattern == "stripes":
+        mask = ((yy + phase) // (period // 2)) % 2 == 0
+    elif pattern == "checks":
+        mask = (((yy + phase) // (period // 2)) + ((xx + phase) // (period // 2))) % 2 == 0
+    else:
+        cy, cx = rng.integers(size // 3, 2 * size // 3, 2)
+        mask = (yy - cy) ** 2 + (xx - cx) ** 2 < (size // 4) ** 2
+    fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    while np.abs(fg.astype(int) - bg).sum() < 150:
+        fg = rng.integers(0, 256, 3)
+    arr = np.where(mask[..., None], fg, bg) + rng.integers(-12, 13, (size, size, 3))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB").save(path)
+    return path
+
+
+PATTERNS = ("checks", "disc", "stripes")
+
+
+def make_pattern_folder(root: str | Path, per_class: int = 10, first_seed: int = 0) -> Path:
+    root = Path(root)
+    for c, name in enumerate(PATTERNS):
+        for i in range(per_class):
+            make_pattern_image(root / name / f"{name}_{i:03d}.png", name, seed=first_seed + 1000 * c + i)
+    return root

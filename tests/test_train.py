@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import make_image, make_image_folder
+from conftest import PATTERNS, make_image, make_pattern_folder, make_pattern_image
 
 from engine.events import read_events
 
 ROOT = Path(__file__).resolve().parents[1]
-# Colours far apart, with noise; 10 per class so every split has each class.
-CLASSES = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (40, 50, 220)}
+# Classes told apart by their pattern (random colours); 10 per class so every split has each class.
+CLASSES = PATTERNS
 
 
 def engine_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -36,8 +36,8 @@ def workspace(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def colour_data(tmp_path) -> Path:
-    return make_image_folder(tmp_path / "colours", per_class=10, classes=CLASSES, size=(48, 40))
+def pattern_data(tmp_path) -> Path:
+    return make_pattern_folder(tmp_path / "patterns", per_class=10)
 
 
 def small_config(tmp_path: Path, **extra) -> Path:
@@ -48,9 +48,9 @@ def small_config(tmp_path: Path, **extra) -> Path:
     return path
 
 
-def test_linear_probe_learns_and_writes_the_run_folder(workspace, colour_data, tmp_path):
+def test_linear_probe_learns_and_writes_the_run_folder(workspace, pattern_data, tmp_path):
     out = tmp_path / "run-lp"
-    r = engine_cli("train", "--data", str(colour_data), "--mode", "linear-probe", "--out", str(out), "--json")
+    r = engine_cli("train", "--data", str(pattern_data), "--mode", "linear-probe", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["mode"] == "linear-probe"
@@ -72,22 +72,23 @@ def test_linear_probe_learns_and_writes_the_run_folder(workspace, colour_data, t
     assert [(r["id"], r["status"]) for r in runs] == [(out.name, "done")]
 
 
-def test_linear_head_in_the_network_matches_the_fitted_head(workspace, colour_data, tmp_path):
+def test_linear_head_in_the_network_matches_the_fitted_head(workspace, pattern_data, tmp_path):
     """The head fitted on embeddings is the network's own classifier: predict gives the same answer."""
     out = tmp_path / "run"
-    assert engine_cli("train", "--data", str(colour_data), "--mode", "linear-probe", "--out", str(out)).returncode == 0
-    files = [str(colour_data / c / f"{c}_{i:03d}.png") for c in CLASSES for i in (0, 9)]
+    assert engine_cli("train", "--data", str(pattern_data), "--mode", "linear-probe", "--out", str(out)).returncode == 0
+    files = [str(make_pattern_image(tmp_path / "new" / f"{c}{i}.png", c, seed=90_000 + i)) for c in CLASSES
+             for i in (0, 1)]
     r = engine_cli("predict", str(out), *files, "--json")
     assert r.returncode == 0, r.stderr
     preds = json.loads(r.stdout)
-    assert [p["label"] for p in preds] == [c for c in CLASSES for _ in (0, 9)]
+    assert [p["label"] for p in preds] == [c for c in CLASSES for _ in (0, 1)]
     assert all(abs(sum(t["prob"] for t in p["top"]) - 1) < 1e-4 for p in preds)  # 3 classes, top-3 = all
 
 
-def test_fine_tune_learns_and_evaluate_reports(workspace, colour_data, tmp_path):
+def test_fine_tune_learns_and_evaluate_reports(workspace, pattern_data, tmp_path):
     out = tmp_path / "run-ft"
     cfg = small_config(tmp_path, epochs=3)
-    r = engine_cli("train", "--data", str(colour_data), "--mode", "fine-tune", "--config", str(cfg), "--out", str(out))
+    r = engine_cli("train", "--data", str(pattern_data), "--mode", "fine-tune", "--config", str(cfg), "--out", str(out))
     assert r.returncode == 0, r.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["mode"] == "fine-tune" and metrics["epochs_run"] >= 1
@@ -98,18 +99,18 @@ def test_fine_tune_learns_and_evaluate_reports(workspace, colour_data, tmp_path)
     r = engine_cli("evaluate", str(out), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["test"]["accuracy"] == metrics["test"]["accuracy"]
     # Evaluate on other data with the same classes.
-    other = make_image_folder(tmp_path / "other", per_class=3, classes=CLASSES, size=(30, 30))
+    other = make_pattern_folder(tmp_path / "other", per_class=3, first_seed=50_000)
     r = engine_cli("evaluate", str(out), "--data", str(other), "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["data"]["n"] == 9
 
 
-def test_same_seed_gives_the_same_model(workspace, colour_data, tmp_path):
+def test_same_seed_gives_the_same_model(workspace, pattern_data, tmp_path):
     cfg = small_config(tmp_path, epochs=1)
     runs = []
     for name in ("a", "b"):
         out = tmp_path / name
-        r = engine_cli("train", "--data", str(colour_data), "--mode", "full", "--config", str(cfg), "--seed", "7",
+        r = engine_cli("train", "--data", str(pattern_data), "--mode", "full", "--config", str(cfg), "--seed", "7",
                        "--out", str(out))
         assert r.returncode == 0, r.stderr
         runs.append(json.loads((out / "metrics.json").read_text()))
@@ -122,9 +123,9 @@ def test_same_seed_gives_the_same_model(workspace, colour_data, tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_auto_mode_says_which_and_why(workspace, colour_data, tmp_path):
+def test_auto_mode_says_which_and_why(workspace, pattern_data, tmp_path):
     out = tmp_path / "auto"
-    r = engine_cli("train", "--data", str(colour_data), "--out", str(out), "--json", "--config",
+    r = engine_cli("train", "--data", str(pattern_data), "--out", str(out), "--json", "--config",
                    str(small_config(tmp_path, epochs=1)))
     assert r.returncode == 0, r.stderr
     start = read_events(out)[0][0]
@@ -133,10 +134,10 @@ def test_auto_mode_says_which_and_why(workspace, colour_data, tmp_path):
     assert json.loads((out / "metrics.json").read_text())["mode_reason"] == start["mode_reason"]
 
 
-def test_killed_run_resumes_from_last_checkpoint(workspace, colour_data, tmp_path):
+def test_killed_run_resumes_from_last_checkpoint(workspace, pattern_data, tmp_path):
     out = tmp_path / "killed"
     cfg = small_config(tmp_path, epochs=6, early_stopping_patience=0)
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "train", "--data", str(colour_data), "--mode", "full",
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "train", "--data", str(pattern_data), "--mode", "full",
                              "--config", str(cfg), "--out", str(out), "--quiet"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -164,10 +165,10 @@ def test_killed_run_resumes_from_last_checkpoint(workspace, colour_data, tmp_pat
     assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 6
 
 
-def test_damaged_last_checkpoint_falls_back_to_the_previous_one(workspace, colour_data, tmp_path):
+def test_damaged_last_checkpoint_falls_back_to_the_previous_one(workspace, pattern_data, tmp_path):
     out = tmp_path / "damaged"
     cfg = small_config(tmp_path, epochs=2, early_stopping_patience=0)
-    assert engine_cli("train", "--data", str(colour_data), "--mode", "full", "--config", str(cfg),
+    assert engine_cli("train", "--data", str(pattern_data), "--mode", "full", "--config", str(cfg),
                       "--out", str(out)).returncode == 0
     from engine.checkpoint import load_checkpoint
 
@@ -188,27 +189,27 @@ def test_damaged_last_checkpoint_falls_back_to_the_previous_one(workspace, colou
         (["train", "--data", "{one_class}"], "one class"),
     ],
 )
-def test_bad_input_exits_2_with_one_sentence(workspace, colour_data, tmp_path, args, needle):
+def test_bad_input_exits_2_with_one_sentence(workspace, pattern_data, tmp_path, args, needle):
     one = tmp_path / "one"
     for i in range(3):
         make_image(one / "cats" / f"{i}.png", seed=i)
-    args = [a.format(data=colour_data, one_class=one) for a in args]
+    args = [a.format(data=pattern_data, one_class=one) for a in args]
     r = engine_cli(*args)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert needle.lower() in r.stderr.lower()
 
 
-def test_predict_reports_unreadable_files_and_goes_on(workspace, colour_data, tmp_path):
+def test_predict_reports_unreadable_files_and_goes_on(workspace, pattern_data, tmp_path):
     out = tmp_path / "run"
-    assert engine_cli("train", "--data", str(colour_data), "--mode", "linear-probe", "--out", str(out)).returncode == 0
+    assert engine_cli("train", "--data", str(pattern_data), "--mode", "linear-probe", "--out", str(out)).returncode == 0
     bad = tmp_path / "fake.jpg"
     bad.write_bytes(b"%PDF-1.4 not an image")
-    good = make_image(tmp_path / "g.png", (40, 40), CLASSES["green"], seed=3)
+    good = make_pattern_image(tmp_path / "g.png", "stripes", seed=777)
     r = engine_cli("predict", str(out), str(bad), str(good), "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
-    assert "error" in res[0] and res[1]["label"] == "green"
+    assert "error" in res[0] and res[1]["label"] == "stripes"
 
 
 def test_models_lists_offline_weights(workspace):
