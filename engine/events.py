@@ -80,7 +80,7 @@ def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
 
 
 def run_status(run_dir: str | Path) -> str:
-    """'created', 'running', 'done', 'failed' or 'cancelled' (or 'interrupted' for a dead run)."""
+    """'created', 'running', 'done', 'failed', 'cancelled', or 'interrupted' (its process died)."""
     events, _ = read_events(run_dir)
     status = "created"
     for e in events:
@@ -88,7 +88,27 @@ def run_status(run_dir: str | Path) -> str:
             status = "running"
         elif e["type"] in TERMINAL_TYPES:
             status = e["type"]
+    if status == "running" and not _owner_alive(Path(run_dir)):
+        return "interrupted"
     return status
+
+
+PID_FILE = ".pid"
+
+
+def _owner_alive(run_dir: Path) -> bool:
+    """Whether the process that is training this run (recorded in run_dir/.pid) still exists."""
+    try:
+        pid = int((run_dir / PID_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def follow(run_dir: str | Path, poll_s: float = 0.5, stop_when_done: bool = True):

@@ -45,6 +45,8 @@ class ProgressPrinter:
         if event.get("epoch"):
             self._bar.set_postfix_str(f"epoch {event['epoch']}", refresh=False)
         self._bar.refresh()
+        if event["step"] >= event["total"]:
+            self.close()
 
     def _write(self, text: str) -> None:
         if self._bar is not None:

@@ -154,6 +154,9 @@ def test_killed_run_resumes_from_last_checkpoint(workspace, pattern_data, tmp_pa
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert not (out / "metrics.json").exists()
+    from engine.events import run_status
+
+    assert run_status(out) == "interrupted"  # the UI can tell a dead run from a live one
     r = engine_cli("train", str(out), "--json")
     assert r.returncode == 0, r.stderr
     events = read_events(out)[0]
@@ -218,3 +221,26 @@ def test_models_lists_offline_weights(workspace):
     models = {m["name"]: m for m in json.loads(r.stdout)}
     assert models["tf_efficientnet_lite0"]["pretrained_offline"] is True
     assert models["efficientnet_b3"]["pretrained_offline"] is False
+
+
+def test_imbalanced_classes_get_balanced_weights(workspace, tmp_path):
+    data = tmp_path / "imbalanced"
+    for c, name in enumerate(PATTERNS):
+        for i in range(16 if name == "stripes" else 5):
+            make_pattern_image(data / name / f"{i}.png", name, seed=5000 * c + i)
+    out = tmp_path / "run"
+    r = engine_cli("train", "--data", str(data), "--mode", "linear-probe", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    messages = [e.get("message", "") for e in read_events(out)[0] if e["type"] == "log"]
+    assert any("balanced class weights" in m for m in messages)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["balanced_accuracy"] >= 0.6  # chance is 0.33
+
+
+def test_import_lists_problems_and_keeps_the_good_files(workspace, pattern_data, tmp_path):
+    (pattern_data / "disc" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    r = engine_cli("import", str(pattern_data), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["n_images"] == 30
+    assert any(p["file"].endswith("broken.jpg") and p["kind"] == "unreadable" for p in report["problems"])
