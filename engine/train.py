@@ -37,6 +37,9 @@ CPU_TRAIN_RATE_5M = 8.0
 AUTO_CPU_FINETUNE_LIMIT_S = 15 * 60
 # Per-feature standard deviations are floored at this fraction of their mean (see fit_linear_head).
 SIGMA_FLOOR = 0.5
+# Below this many images in the smallest class, the head is a nearest-class-mean (prototype) one.
+PROTOTYPE_BELOW = 3
+PROTOTYPE_TEMPERATURE = 10.0
 
 
 class Cancelled(Exception):
@@ -220,6 +223,27 @@ def fit_linear_head(X: np.ndarray, y: np.ndarray, n_classes: int, *, balanced: b
     return W.astype(np.float32), b.astype(np.float32), float(C)
 
 
+def fit_prototype_head(X: np.ndarray, y: np.ndarray, n_classes: int,
+                       temperature: float = PROTOTYPE_TEMPERATURE) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest-class-mean head (cosine to L2-normalised class means) as a plain linear layer.
+
+    With one or two images per class there is nothing to fit a regression on; prototypes are the
+    reliable choice. logits = t * x . m_c / mean|x|: the same ranking as cosine similarity (|x| is
+    common to all classes), scaled so probabilities are neither flat nor saturated.
+    """
+    norms = np.linalg.norm(X, axis=1, keepdims=True) + 1e-12
+    unit = X / norms
+    W = np.zeros((n_classes, X.shape[1]), dtype=np.float64)
+    b = np.full(n_classes, -1e4, dtype=np.float64)
+    for c in range(n_classes):
+        if (y == c).any():
+            m = unit[y == c].mean(axis=0)
+            W[c] = m / (np.linalg.norm(m) + 1e-12)
+            b[c] = 0.0
+    W *= temperature / float(norms.mean())
+    return W.astype(np.float32), b.astype(np.float32)
+
+
 def head_probs(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     logits = X @ W.T + b
     logits -= logits.max(axis=1, keepdims=True)
@@ -397,8 +421,15 @@ def _linear_probe(ctx: Context) -> dict[str, Any]:
     X = _embeddings(ctx, built, present)
     y = ctx.splits["train"].targets
     balanced = _balanced(ctx)
-    W, b, C = fit_linear_head(X["train"], y, len(ctx.labels), balanced=balanced, seed=ctx.cfg.seed)
-    ctx.info(f"Linear head fitted on {len(y)} images (C={C}{', balanced class weights' if balanced else ''}).")
+    smallest = int(np.bincount(y, minlength=len(ctx.labels)).min())
+    if smallest < PROTOTYPE_BELOW:
+        W, b = fit_prototype_head(X["train"], y, len(ctx.labels))
+        C = None
+        ctx.info(f"Only {smallest} image(s) in the smallest class: the head is the mean of each class's "
+                 "features (nearest class mean), which is more reliable than fitting a regression.")
+    else:
+        W, b, C = fit_linear_head(X["train"], y, len(ctx.labels), balanced=balanced, seed=ctx.cfg.seed)
+        ctx.info(f"Linear head fitted on {len(y)} images (C={C}{', balanced class weights' if balanced else ''}).")
     _set_head(built.model, W, b)
     ckpt_dir = ctx.run_dir / "checkpoints"
     payload = _checkpoint_payload(ctx, built, mode="linear-probe", epoch=1, head={"C": C, "balanced": balanced})
@@ -407,7 +438,7 @@ def _linear_probe(ctx: Context) -> dict[str, Any]:
     probs = {s: head_probs(X[s], W, b) for s in present if s != "train"}
     result = _final_metrics(ctx, probs, params=sum(p.numel() for p in built.model.parameters()),
                             built=built, epochs_run=1, best_epoch=1)
-    cv = _maybe_cv(ctx, X, C=C, balanced=balanced)
+    cv = _maybe_cv(ctx, X, C=C if C is not None else 0.01, balanced=balanced)
     if cv is not None:
         result["cv"] = cv
     return result

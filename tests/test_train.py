@@ -244,3 +244,15 @@ def test_import_lists_problems_and_keeps_the_good_files(workspace, pattern_data,
     report = json.loads(r.stdout)
     assert report["n_images"] == 30
     assert any(p["file"].endswith("broken.jpg") and p["kind"] == "unreadable" for p in report["problems"])
+
+
+def test_two_images_per_class_use_a_prototype_head(workspace, tmp_path):
+    data = make_pattern_folder(tmp_path / "tiny", per_class=2)
+    out = tmp_path / "run"
+    r = engine_cli("train", "--data", str(data), "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    events = read_events(out)[0]
+    assert events[0]["mode"] == "linear-probe" and "smallest class" in events[0]["mode_reason"]
+    assert any("nearest class mean" in e.get("message", "") for e in events if e["type"] == "log")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["val"]["n"] == 3 and "test" not in metrics  # 1 train + 1 val per class
