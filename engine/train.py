@@ -588,9 +588,9 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
         weight = torch.as_tensor(counts.sum() / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32).to(device)
     batch_size = min(cfg.batch_size, len(train_set))
     drop_last = len(train_set) > batch_size and len(train_set) % batch_size == 1
+    shuffle_gen = torch.Generator()
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
-                        num_workers=cfg.num_workers, drop_last=drop_last,
-                        generator=torch.Generator().manual_seed(cfg.seed + state["epoch"]),
+                        num_workers=cfg.num_workers, drop_last=drop_last, generator=shuffle_gen,
                         persistent_workers=cfg.num_workers > 0)
     loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
     steps_per_epoch = len(loader)
@@ -610,8 +610,8 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
         model.train()
         for m in frozen_bn:
             m.eval()
-        if hasattr(loader, "generator") and loader.generator is not None:
-            loader.generator.manual_seed(cfg.seed + epoch)
+        # Seeded per epoch, so a resumed run sees the same batches as an uninterrupted one.
+        shuffle_gen.manual_seed(cfg.seed + epoch)
         seed_everything(cfg.seed + epoch)
         running, seen = 0.0, 0
         epoch_start = time.monotonic()
@@ -637,7 +637,8 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
         train_loss = running / max(1, seen)
         values: dict[str, float] = {"loss": round(train_loss, 5), "lr": lr}
         ctx.events.emit("metrics", epoch=epoch, split="train", values=values)
-        score = -train_loss
+        # Without validation images the last epoch (end of the cosine schedule) is the one kept.
+        score = float(epoch)
         if val.items:
             from engine.evaluate import compute_metrics
 
@@ -646,7 +647,7 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
             val_loss = float(-np.log(np.clip(p[np.arange(len(val.targets)), val.targets], 1e-7, 1)).mean())
             ctx.events.emit("metrics", epoch=epoch, split="val",
                             values={"loss": round(val_loss, 5), "accuracy": vm["accuracy"], "macro_f1": vm["macro_f1"]})
-            # Accuracy first; with a tiny validation set the loss breaks the frequent ties.
+            # Macro-F1 first; with a tiny validation set the loss breaks the frequent ties.
             score = vm["macro_f1"] - 0.01 * val_loss
         state["epoch"] = epoch
         state["elapsed"] = state["elapsed"] + (time.monotonic() - epoch_start)
