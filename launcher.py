@@ -31,6 +31,29 @@ def free_port(host: str = "127.0.0.1", preferred: int = 7860) -> int:
     raise RuntimeError("no free port")
 
 
+def _loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def resolve_auth(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(user, password) the app asks for, or None on this computer only.
+
+    A shared link or a non-loopback address is never served without a password: one is generated
+    and printed when --auth is not given.
+    """
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            raise ValueError("--auth must be USER:PASS, both non-empty")
+        return user, password
+    if args.share or not _loopback(args.host):
+        user, password = "konstruktor", secrets.token_urlsafe(12)
+        print(f"The app is reachable beyond this computer, so it asks for a password. "
+              f"User: {user}  Password: {password}", flush=True)
+        return user, password
+    return None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="konstruktor", description="Konstruktor: train image classifiers on small data.")
     p.add_argument("--workspace", help="folder for projects, datasets and runs")
@@ -51,15 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.workspace:
         os.environ["KONSTRUKTOR_WORKSPACE"] = os.path.abspath(os.path.expanduser(args.workspace))
-    auth = None
-    if args.auth:
-        if ":" not in args.auth:
-            print("error: --auth must be USER:PASS", file=sys.stderr)
-            return 2
-        auth = tuple(args.auth.split(":", 1))
-    if args.share and auth is None:
-        auth = ("konstruktor", secrets.token_urlsafe(9))
-        print(f"The shared link is protected. User: {auth[0]}  Password: {auth[1]}", flush=True)
+    try:
+        auth = resolve_auth(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     from engine.workspace import Workspace
 
     ws = Workspace()

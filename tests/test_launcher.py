@@ -1,48 +1,135 @@
-"""The app starts on loopback, answers /health, and stops cleanly."""
+"""The app starts on loopback, answers /health, exposes no API, guards remote access with a password,
+and on Ctrl+C stops cleanly, ending the trainings it runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from argparse import Namespace
 from pathlib import Path
 
+import pytest
 import requests
 
-from launcher import free_port
+from engine.events import EventWriter
+from engine.workspace import Workspace
+from launcher import free_port, resolve_auth
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_app_starts_answers_health_and_stops(tmp_path):
-    port = free_port()
-    env = {**os.environ, "KONSTRUKTOR_WORKSPACE": str(tmp_path / "ws")}
-    proc = subprocess.Popen([sys.executable, "launcher.py", "--no-browser", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int]:
+    port = free_port(preferred=0)
+    env = {**os.environ, "KONSTRUKTOR_WORKSPACE": str(tmp_path / "ws"), "KONSTRUKTOR_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "launcher.py", "--no-browser", "--port", str(port), *args], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return proc, port
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("the app never answered /health")
+
+
+def _ctrl_c(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGINT)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                r = requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                if r.status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise AssertionError("the app never answered /health")
-        assert r.json()["status"] == "ok"
-        page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the app did not stop on Ctrl+C") from None
+    assert proc.returncode == 0, out
+    return out
+
+
+def test_app_starts_answers_health_exposes_no_api_and_stops(tmp_path):
+    from gradio_client import Client
+
+    proc, port = _start(tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert requests.get(url + "health", timeout=5).json()["status"] == "ok"
+        page = requests.get(url, timeout=10)
         assert page.status_code == 200 and "Konstruktor" in page.text
         assert (tmp_path / "ws" / "index.sqlite").exists()
+        # Every handler is internal: nothing is callable through Gradio's client API.
+        api = Client(url, verbose=False, download_files=False).view_api(print_info=False, return_format="dict")
+        assert api["named_endpoints"] == {} and api["unnamed_endpoints"] == {}
+        # The workspace index is never served, even by path.
+        index = tmp_path / "ws" / "index.sqlite"
+        assert requests.get(f"{url}gradio_api/file={index}", timeout=5).status_code in (403, 404)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError("the app did not stop on Ctrl+C") from None
+        out = _ctrl_c(proc)
+    assert "Traceback" not in out
 
+
+def test_free_port_takes_the_next_one_when_the_preferred_is_busy():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        port = free_port(preferred=taken)
+    assert port != taken and port > 0
+
+
+def _args(**kw) -> Namespace:
+    return Namespace(**{"auth": None, "share": False, "host": "127.0.0.1", **kw})
+
+
+def test_share_or_a_network_address_never_runs_without_a_password(capsys):
+    assert resolve_auth(_args()) is None
+    for args in (_args(share=True), _args(host="0.0.0.0")):
+        user, password = resolve_auth(args)
+        assert len(password) >= 12
+        assert password in capsys.readouterr().out  # printed, so the person can log in
+    assert resolve_auth(_args(share=True, auth="ann:s3cret")) == ("ann", "s3cret")
+    for bad in ("ann", "ann:", ":pw"):
+        with pytest.raises(ValueError, match="USER:PASS"):
+            resolve_auth(_args(auth=bad))
+
+
+def test_password_protected_app_locks_out_after_repeated_failures(tmp_path):
+    proc, port = _start(tmp_path, "--auth", "ann:right-password")
+    login = f"http://127.0.0.1:{port}/login"
+    try:
+        config = requests.get(f"http://127.0.0.1:{port}/config", timeout=5)
+        assert config.status_code == 401 or json.loads(config.text).get("auth_required")
+        assert requests.post(login, data={"username": "ann", "password": "right-password"}, timeout=5).ok
+        for _ in range(5):
+            assert requests.post(login, data={"username": "ann", "password": "guess"}, timeout=5).status_code == 400
+        # Locked for a while now, even with the right password: guessing does not pay.
+        assert requests.post(login, data={"username": "ann", "password": "right-password"}, timeout=5).status_code == 400
+    finally:
+        _ctrl_c(proc)
+
+
+def test_ctrl_c_ends_the_trainings_the_app_runs(tmp_path):
+    # A run left training by an earlier app session: the new app re-attaches to it, and Ctrl+C ends it.
+    ws = Workspace(tmp_path / "ws")
+    pid = ws.create_project("p")
+    run_dir = ws.new_run_dir("fake")
+    (run_dir / "config.yaml").write_text("data: x\n")
+    ws.register_run(run_dir, project_id=pid, model="fake", mode="linear-probe")
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+    try:
+        (run_dir / ".pid").write_text(f"{trainer.pid}\n")
+        EventWriter(run_dir).emit("start", model="fake", mode="linear-probe")
+        proc, _ = _start(tmp_path)
+        assert trainer.poll() is None
+        out = _ctrl_c(proc)
+        assert trainer.wait(timeout=10) is not None, out
+        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+        assert events[-1]["type"] == "cancelled"
+    finally:
+        if trainer.poll() is None:
+            trainer.kill()

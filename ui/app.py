@@ -1,43 +1,165 @@
-"""The Gradio app. For now a single page over the engine; the full workflow comes in ui/tabs/."""
+"""The Gradio app: a header (project, language) over one tab per step, and a safe launch.
+
+Each tab is a module in ui/tabs with `ID` and `build(ctx)`; what they share (the open project,
+the language, refreshes after a change) goes through `ui.state.Ctx`. Heavy libraries (torch,
+albumentations) are imported inside handlers, so the first page answers as soon as Gradio is up.
+"""
 
 from __future__ import annotations
+
+import hmac
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
 
 import gradio as gr
 
 from engine import __version__
+from ui.i18n import LANGUAGES, Texts, normalize, t
+from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none
+from ui.tabs import data, evaluate, export, projects, runs, settings, test, train
+
+TAB_MODULES = (projects, data, train, evaluate, test, export, runs, settings)
+MAX_FILE_SIZE = "2gb"
+CSS = """
+#k-header { align-items: center; }
+#k-header h1 { margin: 0; }
+.k-progress { width: 100%; height: 14px; border-radius: 7px; background: var(--neutral-200); overflow: hidden; }
+.k-progress > div { height: 100%; background: var(--color-accent); transition: width .4s; }
+.k-progress-text { margin-top: 4px; font-size: .9em; color: var(--body-text-color-subdued); }
+.k-cards { display: flex; gap: 12px; flex-wrap: wrap; }
+.k-card { flex: 1 1 200px; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 14px; }
+.k-card .k-num { font-size: 2em; font-weight: 600; }
+.k-card .k-what { font-size: .9em; color: var(--body-text-color-subdued); }
+.k-count-row { display: flex; align-items: center; gap: 8px; margin: 4px 0; }
+.k-count-name { flex: 0 0 30%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.k-count-bar { flex: 1; display: flex; height: 18px; }
+.k-train { background: #6366f1; } .k-val { background: #f59e0b; } .k-test { background: #ef4444; }
+.k-legend { margin-top: 8px; font-size: .85em; color: var(--body-text-color-subdued); }
+.k-dot { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 4px 0 10px; }
+.k-badge { display: inline-block; padding: 1px 8px; border-radius: 9px; font-size: .85em; }
+.k-ok { background: #dcfce7; color: #166534; }
+.k-no { background: #fef3c7; color: #92400e; }
+"""
+log = logging.getLogger("konstruktor.ui")
 
 
-def build(ws) -> gr.Blocks:
+def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
+    """The whole page for one workspace; `shared` disables what only makes sense on this computer."""
+    store = Settings(ws.root)
+    texts = Texts(store.language())
+    ctx = Ctx(ws, runner, texts, store, shared)
     with gr.Blocks(title="Konstruktor") as demo:
-        gr.Markdown(f"# Konstruktor {__version__}\nTrain an image classifier on a few dozen images per class, "
-                    f"on this computer, offline.\n\nWorkspace: `{ws.root}`")
-        with gr.Row():
-            data = gr.Textbox(label="Data folder, .zip or .csv", scale=4)
-            check = gr.Button("Check data", scale=1)
-        report = gr.Textbox(label="Report", lines=8)
+        ctx.pid = gr.State(None)
+        ctx.lang = gr.State(texts.lang)
+        with gr.Row(elem_id="k-header"):
+            texts.make(gr.Markdown, {"value": "app.title"}, elem_id="k-title")
+            ctx.project_picker = texts.make(gr.Dropdown, {"label": "app.project"}, choices=[], value=None,
+                                            interactive=True, elem_id="k-project", scale=2)
+            language = texts.make(gr.Dropdown, {"label": "app.language"}, choices=[(v, k) for k, v in LANGUAGES.items()],
+                                  value=texts.lang, interactive=True, elem_id="k-language", scale=1)
+        with gr.Tabs(elem_id="k-tabs") as tabs:
+            ctx.tabs = tabs
+            tab_blocks = {}
+            for module in TAB_MODULES:
+                with gr.Tab(t(texts.lang, f"tab.{module.ID}"), id=module.ID, elem_id=f"k-tab-{module.ID}") as tab:
+                    tab_blocks[module.ID] = tab
+                    module.build(ctx, tab)
+        texts.make(gr.Markdown, {"value": lambda lang: t(lang, "app.footer", version=__version__,
+                                                           root=str(ws.root))}, elem_id="k-footer")
 
-        def on_check(path: str) -> str:
-            from engine.errors import UserError
-            from engine.workspace import import_into_workspace
+        ctx.on_refresh(lambda pid, lang: _picker(ctx, pid), [ctx.project_picker])
+        ctx.language_inputs.append(language)
 
-            if not path or not path.strip():
-                return "Type the path of a folder of class folders, a .zip or a .csv."
-            try:
-                _, _, rep = import_into_workspace(path.strip())
-            except UserError as e:
-                return str(e)
-            return rep.summary() if rep else "This folder is an imported dataset already."
+        for tab_id, tab in tab_blocks.items():
+            tab.select(lambda pid, tab_id=tab_id: _remember_tab(ctx, pid, tab_id), [ctx.pid], None,
+                       show_progress="hidden", **PRIVATE)
 
-        check.click(on_check, data, report, api_name=False)
+        tab_labels = [tab_blocks[m.ID] for m in TAB_MODULES]
+
+        def relabel(lang):
+            return [lang, *texts.updates(lang), *[gr.update(label=t(lang, f"tab.{m.ID}")) for m in TAB_MODULES],
+                    *[gr.update(value=lang) for _ in ctx.language_inputs]]
+
+        def on_language(lang):
+            lang = normalize(lang)
+            store.set(language=lang)
+            return relabel(lang)
+
+        relabel_outputs = [ctx.lang, *texts.components, *tab_labels, *ctx.language_inputs]
+        for control in ctx.language_inputs:
+            ctx.then_refresh(control.input(on_language, control, relabel_outputs, show_progress="hidden", **PRIVATE))
+
+        def on_load():
+            lang = store.language()
+            pid = store.get("last_project")
+            project = project_or_none(ws, pid)
+            if project is None:
+                listed = ws.list_projects()
+                project = listed[0] if listed else None
+            pid = project["id"] if project else None
+            tab = (project or {}).get("state", {}).get("tab") or "projects"
+            return [pid, gr.Tabs(selected=tab if tab in TAB_IDS else "projects"), *relabel(lang)]
+
+        ctx.then_refresh(demo.load(on_load, None, [ctx.pid, ctx.tabs, *relabel_outputs], show_progress="hidden",
+                                   **PRIVATE))
+
+        def on_pick(pid):
+            if project_or_none(ws, pid) is None:
+                return gr.skip(), gr.skip()
+            store.set(last_project=pid)
+            tab = ws.get_project(pid)["state"].get("tab") or "data"
+            return pid, gr.Tabs(selected=tab if tab in TAB_IDS else "data")
+
+        ctx.then_refresh(ctx.project_picker.input(on_pick, ctx.project_picker, [ctx.pid, ctx.tabs],
+                                                  show_progress="hidden", **PRIVATE))
+        ctx.wire_refreshes()
     return demo
 
 
+def _picker(ctx: Ctx, pid: str | None):
+    choices = [(p["name"], p["id"]) for p in ctx.ws.list_projects()]
+    return gr.update(choices=choices, value=pid if any(c[1] == pid for c in choices) else None)
+
+
+def _remember_tab(ctx: Ctx, pid: str | None, tab_id: str) -> None:
+    if project_or_none(ctx.ws, pid) is not None and tab_id in TAB_IDS:
+        ctx.ws.update_project_state(pid, tab=tab_id)
+
+
+def locked_auth(user: str, password: str, *, max_failures: int = 5, lockout_s: float = 300.0):
+    """A Gradio auth callable for one user that refuses everyone for a while after repeated failures."""
+    failures: list[float] = []
+    lock = threading.Lock()
+
+    def check(u: str, p: str) -> bool:
+        now = time.monotonic()
+        with lock:
+            failures[:] = [f for f in failures if now - f < lockout_s]
+            if len(failures) >= max_failures:
+                return False
+            ok = hmac.compare_digest(u.encode(), user.encode()) & hmac.compare_digest(p.encode(), password.encode())
+            if not ok:
+                failures.append(now)
+            return ok
+
+    return check
+
+
 def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -> int:
-    demo = build(ws)
+    """Serve the app until Ctrl+C (or SIGTERM / a closed terminal); then stop the trainings it runs."""
+    from engine.runner import LocalRunner
+
+    _log_to(ws.root / "logs" / "ui.log")
+    runner = LocalRunner(ws)
+    demo = build(ws, runner, shared=share)
     app, local_url, share_url = demo.launch(
-        server_name=host, server_port=port, share=share, auth=auth, inbrowser=open_browser,
-        prevent_thread_lock=True, max_file_size="2gb", enable_monitoring=False, quiet=True,
-        blocked_paths=[str(ws.index_path)],
+        server_name=host, server_port=port, share=share, auth=locked_auth(*auth) if auth else None,
+        inbrowser=open_browser, prevent_thread_lock=True, max_file_size=MAX_FILE_SIZE, enable_monitoring=False,
+        quiet=True, blocked_paths=_blocked(ws),
+        footer_links=[], css=CSS, theme=gr.themes.Soft(), mcp_server=False, ssr_mode=False,
     )
 
     @app.get("/health")
@@ -45,10 +167,39 @@ def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -
         return {"status": "ok", "version": __version__}
 
     print(f"Konstruktor is running at {local_url}" + (f" and {share_url}" if share_url else ""), flush=True)
+    _stop_on_signals()
     try:
-        demo.block_thread()
+        while True:
+            time.sleep(0.5)
     except KeyboardInterrupt:
-        pass
+        print("Stopping Konstruktor ...", flush=True)
     finally:
+        runner.shutdown()
         demo.close()
     return 0
+
+
+def _blocked(ws) -> list[str]:
+    """Never served, whatever else is allowed: the index (and its WAL files), logs, future cloud secrets."""
+    index = str(ws.index_path)
+    return [index, index + "-wal", index + "-shm", str(ws.root / "logs"), str(ws.root / "cloud")]
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (a closed terminal window) end the app like Ctrl+C does."""
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
+            signal.signal(getattr(signal, name), interrupt)
+
+
+def _log_to(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("konstruktor")
+    if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

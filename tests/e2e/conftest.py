@@ -1,0 +1,122 @@
+"""Browser tests: the real app (launcher.py in a subprocess) driven by Debian's Chromium through Playwright.
+
+Never downloads a browser. Screenshots of failures go to test-artifacts/e2e/; set
+KONSTRUKTOR_SCREENSHOTS_DIR (e.g. docs/screenshots) to also keep the screenshots of each tab.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+FAILURES = ROOT / "test-artifacts" / "e2e"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "e2e" in item.nodeid.split("/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def start_app(workspace: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """launcher.py on a free port with its own workspace; returns the process and the URL once /health answers."""
+    from launcher import free_port
+
+    port = free_port(preferred=0)
+    full_env = {**os.environ, "KONSTRUKTOR_OFFLINE": "1", "LANG": "en_US.UTF-8", **(env or {})}
+    log = open(workspace.parent / f"app-{port}.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([sys.executable, "launcher.py", "--no-browser", "--port", str(port), "--workspace",
+                             str(workspace), *extra], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the app exited with {proc.returncode}: {Path(log.name).read_text()}")
+        try:
+            if requests.get(url + "health", timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("the app never answered /health")
+
+
+def stop_app(proc: subprocess.Popen, timeout: float = 30) -> int:
+    """Ctrl+C, as a person in a terminal would; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("the app did not stop on Ctrl+C") from None
+    return proc.returncode
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need Debian's Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def app(browser, tmp_path_factory):
+    """The app on a fresh workspace, shared by the tests of one module."""
+    workspace = tmp_path_factory.mktemp("e2e") / "workspace"
+    proc, url = start_app(workspace)
+    yield {"url": url, "workspace": workspace, "proc": proc}
+    stop_app(proc)
+
+
+@pytest.fixture
+def page(browser, app, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(app["url"])
+    pg.wait_for_selector("#k-tabs")
+    yield pg
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        shot = FAILURES / f"{request.node.name}.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}; page errors: {errors}")
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir(tmp_path_factory) -> Path:
+    """Where tab screenshots go: KONSTRUKTOR_SCREENSHOTS_DIR (e.g. docs/screenshots), else a temp folder."""
+    wanted = os.environ.get("KONSTRUKTOR_SCREENSHOTS_DIR")
+    folder = (ROOT / wanted) if wanted and not Path(wanted).is_absolute() else Path(wanted or tmp_path_factory.mktemp("shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,0 +1,108 @@
+"""The UI without a browser: every string in both languages, fast start, private handlers, the sample data."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ui.i18n import LANGUAGES, preset_line, system_language, t
+from ui.i18n.strings import PRESET_LINES_RU, STRINGS
+
+ROOT = Path(__file__).resolve().parents[1]
+UI_FILES = sorted((ROOT / "ui").rglob("*.py"))
+
+
+def _keys_used_in_code() -> set[str]:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in UI_FILES if p.name != "strings.py")
+    return set(re.findall(r'"((?:app|common|data|eval|export|projects|runs|settings|split|status|tab|test|time|train|'
+                          r'why|mode|mode_short|preset|phase|problem)\.[a-z0-9_-]+)"', text))
+
+
+def test_every_string_the_code_asks_for_exists_in_english_and_russian():
+    missing = sorted(k for k in _keys_used_in_code() if k not in STRINGS)
+    assert not missing, f"strings missing from ui/i18n/strings.py: {missing}"
+    for key, (en, ru) in STRINGS.items():
+        assert ru.strip(), f"{key} has no Russian"
+        assert en.strip() or key.startswith("model."), f"{key} has no English"
+        assert re.findall(r"{(\w+)}", en) == re.findall(r"{(\w+)}", ru) or not en, f"{key}: fields differ"
+
+
+def test_strings_built_from_names_exist_for_every_name():
+    from engine.data.importer import KIND_TITLES
+    from ui.state import TAB_IDS
+    from ui.tabs.train import MODES, PRESET_NAMES
+
+    names = ([f"tab.{i}" for i in TAB_IDS] + [f"mode.{m}" for m in MODES] + [f"mode_short.{m}" for m in MODES]
+             + [f"why.{m}" for m in MODES] + [f"preset.{p}" for p in PRESET_NAMES]
+             + [f"problem.{k}" for k in KIND_TITLES]
+             + [f"status.{s}" for s in ("created", "starting", "running", "done", "failed", "cancelled",
+                                        "interrupted", "missing")])
+    assert [n for n in names if n not in STRINGS] == []
+
+
+def test_every_augmentation_step_has_a_russian_description():
+    from engine.augment import PRESETS, describe
+
+    lines = {line for preset in PRESETS for flip in (True, False) for line in describe(preset, hflip=flip)}
+    assert sorted(lines - set(PRESET_LINES_RU)) == []
+    assert preset_line("en", "Turn the picture grey one time in ten") == "Turn the picture grey one time in ten"
+
+
+def test_t_fills_fields_and_falls_back_to_english():
+    assert t("ru", "data.imported", n=5, k=2) == "Импортировано 5 картинок в 2 классах."
+    assert t("xx", "tab.data") == STRINGS["tab.data"][0]
+
+
+@pytest.mark.parametrize(("lang_env", "expected"), [("ru_RU.UTF-8", "ru"), ("de_DE.UTF-8", "en"), ("en_GB", "en")])
+def test_the_first_language_follows_the_computer(monkeypatch, lang_env, expected):
+    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", lang_env)
+    assert system_language() == expected
+    assert set(LANGUAGES) == {"en", "ru"}
+
+
+def test_settings_remember_the_language_and_the_project(tmp_path):
+    from ui.state import Settings
+
+    first = Settings(tmp_path)
+    first.set(language="ru", last_project="p-1")
+    again = Settings(tmp_path)
+    assert again.language() == "ru" and again.get("last_project") == "p-1"
+
+
+def test_building_the_page_imports_no_heavy_library_and_keeps_every_handler_private(tmp_path):
+    code = (
+        "import sys\n"
+        "from engine.workspace import Workspace\n"
+        "from engine.runner import LocalRunner\n"
+        "from ui.app import build\n"
+        f"ws = Workspace({str(tmp_path / 'ws')!r})\n"
+        "demo = build(ws, LocalRunner(ws))\n"
+        "heavy = [m for m in ('torch', 'timm', 'albumentations', 'ultralytics', 'cv2', 'sklearn') if m in sys.modules]\n"
+        "public = [f.name for f in demo.fns.values() if f.api_visibility != 'private']\n"
+        "print(heavy, public, len(demo.fns))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("[] [] "), out.stdout  # no heavy imports, no public endpoints
+    assert int(out.stdout.split()[-1]) > 30
+
+
+def test_the_sample_is_100_faces_and_100_other_pictures_written_once(tmp_path):
+    from PIL import Image
+
+    from ui.sample import write_sample
+
+    folder = write_sample(tmp_path)
+    faces = sorted((folder / "face").glob("*.png"))
+    others = sorted((folder / "not_face").glob("*.png"))
+    assert len(faces) == len(others) == 100
+    with Image.open(faces[0]) as img:
+        assert img.mode == "RGB" and img.size == (96, 96)
+    stamp = faces[0].stat().st_mtime_ns
+    assert write_sample(tmp_path) == folder and faces[0].stat().st_mtime_ns == stamp

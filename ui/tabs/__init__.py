@@ -1,0 +1,1 @@
+"""One module per tab; each has ID and build(ctx, tab)."""

@@ -1,0 +1,166 @@
+"""Evaluate tab: how good a finished run is, in plain words, and where it goes wrong (with Grad-CAM)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from ui.i18n import t
+from ui.state import (
+    PRIVATE,
+    Ctx,
+    chosen_run_id,
+    default_run,
+    message,
+    project_runs,
+    run_choices,
+    run_dir_of,
+)
+
+ID = "evaluate"
+MAX_WRONG = 24
+THUMB_SIDE = 160
+
+
+def build(ctx: Ctx, tab: gr.Tab) -> None:
+    T = ctx.texts.make
+    ws = ctx.ws
+    run = T(gr.Dropdown, {"label": "common.run"}, choices=[], value=None, interactive=True, elem_id="k-eval-run")
+    cards = gr.HTML(elem_id="k-eval-cards")
+    cv = gr.Markdown(elem_id="k-eval-cv")
+    with gr.Row():
+        with gr.Column(scale=1):
+            per_class = T(gr.Dataframe, {"label": "eval.per_class"}, interactive=False, elem_id="k-per-class")
+            T(gr.Markdown, {"value": "eval.per_class_means"})
+        with gr.Column(scale=1):
+            T(gr.Markdown, {"value": "eval.confusion"})
+            matrix = gr.Image(type="pil", interactive=False, show_label=False, height=360, buttons=["fullscreen"],
+                              elem_id="k-confusion")
+    T(gr.Markdown, {"value": "eval.wrong_intro"})
+    no_wrong = gr.Markdown(visible=False, elem_id="k-no-wrong")
+    with gr.Row(visible=False) as wrong_row:
+        wrong = T(gr.Gallery, {"label": "eval.wrong"}, columns=6, height=320, allow_preview=False, scale=3,
+                  elem_id="k-wrong")
+        with gr.Column(scale=2):
+            cam = T(gr.Image, {"label": "eval.gradcam"}, type="pil", interactive=False, height=260, elem_id="k-eval-cam")
+            cam_text = gr.Markdown(elem_id="k-eval-cam-text")
+    wrong_files = gr.State([])
+
+    def render(pid, lang, run_id):
+        blank = ["", "", None, None, None, [], None, "", gr.update(visible=False), gr.update(visible=False)]
+        if not run_id:
+            return [t(lang, "eval.no_run"), *blank[1:]]
+        try:
+            run_dir = run_dir_of(ws, pid, run_id)
+        except Exception as e:
+            return [message(lang, e), *blank[1:]]
+        from engine.fsutil import read_json
+
+        metrics = read_json(run_dir / "metrics.json")
+        split = "test" if "test" in metrics else "val"
+        m = metrics.get(split)
+        if not isinstance(m, dict):
+            return [t(lang, "eval.no_metrics"), *blank[1:]]
+        rows, files = _wrong(run_dir, split)
+        none_wrong = gr.update(visible=not rows, value=t(lang, f"eval.no_wrong_{split}"))
+        return [_cards(lang, m, split, metrics), _cv(lang, metrics.get("cv")), _per_class(lang, m),
+                _matrix(run_dir, split), rows, files, None, "", none_wrong, gr.update(visible=bool(rows))]
+
+    outputs = [cards, cv, per_class, matrix, wrong, wrong_files, cam, cam_text, no_wrong, wrong_row]
+
+    def refresh(pid, lang):
+        runs = project_runs(ws, pid)
+        chosen = chosen_run_id(ws, pid)
+        value = default_run(runs, chosen)
+        return [gr.update(choices=run_choices(lang, runs, chosen), value=value), *render(pid, lang, value)]
+
+    ctx.on_refresh(refresh, [run, *outputs])
+    run.input(render, [ctx.pid, ctx.lang, run], outputs, **PRIVATE)
+
+    def on_select(pid, lang, run_id, files, evt: gr.SelectData):
+        index = evt.index if isinstance(evt.index, int) else None
+        if index is None or not 0 <= index < len(files):
+            return gr.skip(), gr.skip()
+        from engine.explain import explain_file
+
+        try:
+            run_dir = run_dir_of(ws, pid, run_id)
+            item = files[index]
+            result = explain_file(run_dir, item["file"])
+        except Exception as e:
+            return None, message(lang, e)
+        return result["overlay"], t(lang, "eval.cam_text", true=item["true"], label=result["label"],
+                                    prob=f"{result['prob']:.0%}")
+
+    wrong.select(on_select, [ctx.pid, ctx.lang, run, wrong_files], [cam, cam_text], **PRIVATE)
+
+
+def _card(number: str, title: str, what: str) -> str:
+    return (f'<div class="k-card"><div class="k-num">{html.escape(number)}</div><b>{html.escape(title)}</b>'
+            f'<div class="k-what">{html.escape(what)}</div></div>')
+
+
+def _cards(lang, m: dict, split: str, metrics: dict) -> str:
+    where = t(lang, f"eval.on_{split}", n=m.get("n", "?"))
+    parts = [_card(f"{m['accuracy']:.0%}", t(lang, "eval.accuracy"), t(lang, "eval.accuracy_means")),
+             _card(f"{m['macro_f1']:.2f}", t(lang, "eval.macro_f1"), t(lang, "eval.macro_f1_means"))]
+    if "balanced_accuracy" in m:
+        parts.append(_card(f"{m['balanced_accuracy']:.0%}", t(lang, "eval.balanced"), t(lang, "eval.balanced_means")))
+    info = t(lang, "eval.about_run", model=metrics.get("model", "?"), mode=metrics.get("mode", "?"), where=where)
+    return f'<p>{html.escape(info)}</p><div class="k-cards">{"".join(parts)}</div>'
+
+
+def _cv(lang, cv) -> str:
+    if not isinstance(cv, dict):
+        return ""
+    if "skipped" in cv:
+        return t(lang, "eval.cv_skipped", why=cv["skipped"])
+    if "accuracy" not in cv:
+        return ""
+    return t(lang, "eval.cv", folds=cv["folds"], repeats=cv["repeats"], mean=f"{cv['accuracy']['mean']:.0%}",
+             std=f"{cv['accuracy']['std']:.0%}", f1=f"{cv['macro_f1']['mean']:.2f}",
+             f1_std=f"{cv['macro_f1']['std']:.2f}")
+
+
+def _per_class(lang, m: dict) -> pd.DataFrame:
+    columns = [t(lang, "eval.col_class"), "precision", "recall", "F1",
+               t(lang, "eval.col_support")]
+    rows = [[label, round(r["precision"], 3), round(r["recall"], 3), round(r["f1"], 3), r["support"]]
+            for label, r in (m.get("per_class") or {}).items()]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _matrix(run_dir: Path, split: str):
+    from PIL import Image
+
+    path = run_dir / "artifacts" / f"confusion_matrix_{split}.png"
+    if not path.exists():
+        return None
+    with Image.open(path) as img:
+        return img.convert("RGB")
+
+
+def _wrong(run_dir: Path, split: str) -> tuple[list, list[dict]]:
+    """Gallery items (thumbnail, 'true → predicted 87 %') and the files behind them, most confident first."""
+    from PIL import Image
+
+    from engine.fsutil import read_json
+
+    try:
+        items = read_json(run_dir / "artifacts" / f"misclassified_{split}.json")[:MAX_WRONG]
+    except (OSError, ValueError):
+        return [], []
+    rows, files = [], []
+    for it in items:
+        try:
+            with Image.open(it["file"]) as img:
+                thumb = img.convert("RGB")
+                thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        except (OSError, KeyError):
+            continue
+        rows.append((thumb, f"{it['true']} → {it['predicted']} {it['confidence']:.0%}"))
+        files.append({"file": it["file"], "true": it["true"]})
+    return rows, files

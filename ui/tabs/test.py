@@ -1,0 +1,64 @@
+"""Test tab: try a finished model on a new picture (upload, webcam or paste): top classes, optional Grad-CAM."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ui.i18n import t
+from ui.state import PRIVATE, Ctx, chosen_run_id, default_run, message, project_runs, run_choices, run_dir_of
+
+ID = "test"
+TOP_K = 5
+
+
+def build(ctx: Ctx, tab: gr.Tab) -> None:
+    T = ctx.texts.make
+    ws = ctx.ws
+    run = T(gr.Dropdown, {"label": "common.run"}, choices=[], value=None, interactive=True, elem_id="k-test-run")
+    with gr.Row():
+        with gr.Column():
+            image = T(gr.Image, {"label": "test.image"}, type="filepath", sources=["upload", "webcam", "clipboard"],
+                      height=320, elem_id="k-test-image")
+            explain = T(gr.Checkbox, {"label": "test.gradcam", "info": "test.gradcam_info"}, value=False,
+                        elem_id="k-test-cam-toggle")
+            go = T(gr.Button, {"value": "test.predict"}, variant="primary", elem_id="k-predict")
+        with gr.Column():
+            result = T(gr.Label, {"label": "test.result"}, num_top_classes=TOP_K, elem_id="k-test-label")
+            cam = T(gr.Image, {"label": "test.cam"}, type="pil", interactive=False, height=280, visible=False,
+                    elem_id="k-test-cam")
+            note = gr.Markdown(elem_id="k-test-note")
+
+    def refresh(pid, lang):
+        runs = project_runs(ws, pid)
+        chosen = chosen_run_id(ws, pid)
+        value = default_run(runs, chosen)
+        hint = "" if value else t(lang, "test.no_run")
+        return gr.update(choices=run_choices(lang, runs, chosen), value=value), hint
+
+    ctx.on_refresh(refresh, [run, note])
+
+    def on_predict(pid, lang, run_id, path, with_cam):
+        if not path or not isinstance(path, str):
+            return None, gr.update(visible=False), t(lang, "test.need_image")
+        try:
+            run_dir = run_dir_of(ws, pid, run_id)
+            from engine.inference import predict_files
+
+            (res,) = predict_files(run_dir, [path], top_k=TOP_K)
+            if "error" in res:
+                return None, gr.update(visible=False), t(lang, "test.bad_image", why=res["error"])
+            probs = {r["label"]: r["prob"] for r in res["top"]}
+            if not with_cam:
+                return probs, gr.update(visible=False), ""
+            from engine.explain import explain_file
+
+            cam_result = explain_file(run_dir, path)
+            return probs, gr.update(value=cam_result["overlay"], visible=True), t(lang, "test.cam_note",
+                                                                                  label=cam_result["label"])
+        except Exception as e:
+            return None, gr.update(visible=False), message(lang, e)
+
+    inputs = [ctx.pid, ctx.lang, run, image, explain]
+    go.click(on_predict, inputs, [result, cam, note], **PRIVATE)
+    image.upload(on_predict, inputs, [result, cam, note], **PRIVATE)
+    explain.input(on_predict, inputs, [result, cam, note], **PRIVATE)

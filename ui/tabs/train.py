@@ -1,0 +1,495 @@
+"""Train tab: choose a model, a mode and augmentation, start and stop training, watch it live.
+
+The run itself happens in a child process started by engine.runner; this tab only builds the
+RunConfig and reads the run's events.jsonl once a second (a gr.Timer).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import Counter
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from engine.errors import UserError
+from ui.i18n import preset_line, t
+from ui.state import (
+    PRIVATE,
+    Ctx,
+    has_gpu,
+    headline_accuracy,
+    message,
+    project_dataset,
+    project_or_none,
+    project_runs,
+)
+
+ID = "train"
+MODES = ("linear-probe", "fine-tune", "full", "scratch")
+PRESET_NAMES = ("none", "light", "medium", "strong")
+PREVIEW_N = 8
+TICK_S = 1.0
+LOG_LINES = 200
+
+
+def _models():
+    from engine.models import list_models
+
+    return list_models()
+
+
+def build(ctx: Ctx, tab: gr.Tab) -> None:
+    T = ctx.texts.make
+    ws = ctx.ws
+    models = _models()
+    offline = {m.name: _offline(ctx, m.name) for m in models}
+    watch = gr.State(None)  # the run folder this page shows
+    seen = gr.State(None)  # what was drawn last, to skip redrawing unchanged state
+    finished = gr.State(None)  # changes when a watched run ends, which refreshes the other tabs
+    form_for = gr.State(None)  # the project the form was last set up for; its choices stay until that changes
+
+    data_line = gr.Markdown(elem_id="k-train-data")
+    with gr.Row():
+        with gr.Column(scale=3):
+            model = T(gr.Radio, {"label": "train.model", "info": "train.model_info",
+                                 "choices": lambda lang: _model_choices(lang, models, offline, False)},
+                      value=models[0].name, elem_id="k-model")
+            all_models = T(gr.Checkbox, {"label": "train.all_models"}, value=False, elem_id="k-all-models")
+        with gr.Column(scale=2):
+            card = gr.Markdown(elem_id="k-model-card")
+    with gr.Row():
+        with gr.Column(scale=3):
+            mode = T(gr.Radio, {"label": "train.mode", "choices": _mode_choices}, value="linear-probe",
+                     elem_id="k-mode")
+        with gr.Column(scale=2):
+            why = gr.Markdown(elem_id="k-mode-why")
+    with gr.Row():
+        with gr.Column(scale=2):
+            preset = T(gr.Radio, {"label": "train.augment", "choices": _preset_choices}, value="light",
+                       elem_id="k-preset")
+            hflip = T(gr.Checkbox, {"label": "train.hflip", "info": "train.hflip_info"}, value=True)
+            steps = gr.Markdown(elem_id="k-preset-steps")
+            reshuffle = T(gr.Button, {"value": "train.reshuffle"}, size="sm")
+        with gr.Column(scale=3):
+            preview = T(gr.Gallery, {"label": "train.preview"}, columns=4, height=360, allow_preview=False,
+                        elem_id="k-preview")
+    with T(gr.Accordion, {"label": "train.advanced"}, open=False):
+        with gr.Row():
+            epochs = T(gr.Number, {"label": "train.epochs", "info": "train.epochs_info"}, value=None, precision=0,
+                       minimum=1, maximum=1000)
+            batch = T(gr.Number, {"label": "train.batch"}, value=32, precision=0, minimum=1, maximum=1024)
+            lr = T(gr.Number, {"label": "train.lr", "info": "train.lr_info"}, value=None, minimum=0)
+            seed = T(gr.Number, {"label": "train.seed"}, value=0, precision=0)
+            budget = T(gr.Number, {"label": "train.budget", "info": "train.budget_info"}, value=None, minimum=0)
+    where = T(gr.Radio, {"label": "train.where", "choices": _where_choices}, value="local", elem_id="k-where")
+    with gr.Row():
+        start = T(gr.Button, {"value": "train.start"}, variant="primary", elem_id="k-start")
+        stop = T(gr.Button, {"value": "train.stop"}, variant="stop", interactive=False, elem_id="k-stop")
+        resume = T(gr.Button, {"value": "train.resume"}, visible=False, elem_id="k-resume")
+    bar = gr.HTML(elem_id="k-progress")
+    state_md = gr.Markdown(elem_id="k-train-status")
+    with gr.Row():
+        loss_plot = T(gr.LinePlot, {"label": "train.loss_plot", "x_title": "train.epoch", "y_title": "train.loss"},
+                      x="epoch", y="value", color="series", height=300, visible=False, elem_id="k-loss-plot")
+        acc_plot = T(gr.LinePlot, {"label": "train.acc_plot", "x_title": "train.epoch", "y_title": "train.accuracy"},
+                     x="epoch", y="value", color="series", height=300, y_lim=[0, 1], visible=False,
+                     elem_id="k-acc-plot")
+    with T(gr.Accordion, {"label": "train.log"}, open=False):
+        show_log = T(gr.Button, {"value": "train.show_log"}, size="sm")
+        log_box = gr.Textbox(lines=12, max_lines=24, show_label=False, interactive=False, elem_id="k-log")
+    timer = gr.Timer(TICK_S)
+
+    # --- drawing -------------------------------------------------------------------------
+    run_outputs = [bar, state_md, loss_plot, acc_plot, start, stop, resume]
+
+    def draw(snap, lang, plots=True):
+        return [_bar(lang, snap), _status(lang, snap), *(_plots(lang, snap) if plots else (gr.skip(), gr.skip())),
+                gr.update(interactive=not snap.active), gr.update(interactive=snap.active),
+                gr.update(visible=snap.status in ("interrupted", "cancelled"))]
+
+    def empty(lang, text=""):
+        return ["", text, gr.update(visible=False), gr.update(visible=False), gr.update(interactive=True),
+                gr.update(interactive=False), gr.update(visible=False)]
+
+    def refresh(pid, lang, form_pid, name, preset_name, flip):
+        found = project_dataset(ws, pid) if project_or_none(ws, pid) else None
+        data_key = (pid, str(found[0]) if found else None)
+        # A new project (or new data) gets the recommended mode; otherwise the person's choices stay.
+        fresh = form_pid != data_key
+        name = models[0].name if fresh or name not in offline else name
+        rec, rec_why = _recommend(ctx, lang, found, name)
+        run_dir = ctx.runner.active_run(pid)
+        if run_dir is None:
+            runs = project_runs(ws, pid)
+            run_dir = Path(runs[0]["path"]) if runs else None
+        drawn = draw(ctx.runner.snapshot(run_dir), lang) if run_dir else empty(lang)
+        snap_key = _key(ctx, run_dir, lang) if run_dir else None
+        preset_name = preset_name if preset_name in PRESET_NAMES else "light"
+        return [_data_line(lang, found), gr.update(value=name), rec if fresh else gr.skip(), rec_why,
+                _card(lang, name, models, offline), _steps_md(lang, preset_name, bool(flip)), data_key,
+                str(run_dir) if run_dir else None, snap_key, *drawn]
+
+    ctx.on_refresh(refresh, [data_line, model, mode, why, card, steps, form_for, watch, seen, *run_outputs],
+                   inputs=[form_for, model, preset, hflip])
+
+    def on_model(pid, lang, name):
+        # The recommendation follows the model; the mode the person picked stays as it is.
+        if name not in offline:
+            return gr.skip(), gr.skip()
+        found = project_dataset(ws, pid) if project_or_none(ws, pid) else None
+        _, rec_why = _recommend(ctx, lang, found, name)
+        return _card(lang, name, models, offline), rec_why
+
+    model.input(on_model, [ctx.pid, ctx.lang, model], [card, why], **PRIVATE)
+
+    def on_all_models(lang, show_all, name):
+        keep = name if show_all or offline.get(name) else models[0].name
+        return gr.update(choices=_model_choices(lang, models, offline, bool(show_all)), value=keep)
+
+    all_models.input(on_all_models, [ctx.lang, all_models, model], model, **PRIVATE)
+
+    def on_preview(pid, lang, name, preset_name, flip, shuffle):
+        if preset_name not in PRESET_NAMES or name not in offline:
+            return gr.skip(), gr.skip(), shuffle
+        text = _steps_md(lang, preset_name, bool(flip))
+        found = project_dataset(ws, pid) if project_or_none(ws, pid) else None
+        if found is None:
+            return text, None, shuffle
+        return text, _preview(found, name, preset_name, bool(flip), int(shuffle or 0), models), int(shuffle or 0) + 1
+
+    shuffle = gr.State(0)
+    preview_inputs = [ctx.pid, ctx.lang, model, preset, hflip, shuffle]
+    for trigger in (preset.input, hflip.input, reshuffle.click, tab.select):
+        trigger(on_preview, preview_inputs, [steps, preview, shuffle], show_progress="minimal", **PRIVATE)
+
+    def on_where(lang, value):
+        if value == "cloud":
+            gr.Info(t(lang, "train.cloud_later"))
+            return "local"
+        return gr.skip()
+
+    where.input(on_where, [ctx.lang, where], where, **PRIVATE)
+
+    # --- start / stop ----------------------------------------------------------------------
+    def on_start(pid, lang, name, mode_value, preset_name, flip, n_epochs, n_batch, rate, seed_value, minutes,
+                 where_value):
+        try:
+            cfg, dataset_id = _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_batch, rate,
+                                      seed_value, minutes, where_value, offline)
+            run_dir = ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id)
+        except Exception as e:
+            return [gr.skip(), gr.skip(), "", message(lang, e), *[gr.skip()] * (len(run_outputs) - 2)]
+        snap = ctx.runner.snapshot(run_dir)
+        return [str(run_dir), None, *draw(snap, lang)]
+
+    start.click(on_start, [ctx.pid, ctx.lang, model, mode, preset, hflip, epochs, batch, lr, seed, budget, where],
+                [watch, seen, *run_outputs], **PRIVATE)
+
+    def on_stop(pid, lang):
+        run_dir = ctx.runner.active_run(pid)
+        if run_dir is None:
+            return t(lang, "train.nothing_running")
+        ctx.runner.stop(run_dir)
+        return t(lang, "train.stopped")
+
+    stop.click(on_stop, [ctx.pid, ctx.lang], state_md, **PRIVATE)
+
+    def on_resume(pid, lang, watched):
+        run_dir = _own_run(ctx, pid, watched)
+        if run_dir is None:
+            return gr.skip(), t(lang, "train.nothing_to_resume")
+        try:
+            ctx.runner.start(run_dir, project_id=pid)
+        except Exception as e:
+            return gr.skip(), message(lang, e)
+        return None, t(lang, "train.resuming")
+
+    resume.click(on_resume, [ctx.pid, ctx.lang, watch], [seen, state_md], **PRIVATE)
+
+    def on_tick(pid, lang, watched, last):
+        # Called every second by every open page: reads only the run's new events, never the index.
+        run_dir = ctx.runner.active_run(pid) or _run_folder(ctx, watched)
+        if run_dir is None:
+            return [gr.skip()] * (3 + len(run_outputs))
+        key = _key(ctx, run_dir, lang)
+        if key == last:
+            return [gr.skip()] * (3 + len(run_outputs))
+        snap = ctx.runner.snapshot(run_dir)
+        same_run = bool(last) and last[0] == str(run_dir)
+        was_active = same_run and last[2] in ("starting", "running")
+        ended = f"{run_dir}:{snap.status}" if was_active and not snap.active else gr.skip()
+        plots = not same_run or last[3:] != key[3:]
+        return [str(run_dir), key, ended, *draw(snap, lang, plots=plots)]
+
+    timer.tick(on_tick, [ctx.pid, ctx.lang, watch, seen], [watch, seen, finished, *run_outputs],
+               show_progress="hidden", **PRIVATE)
+    ctx.then_refresh(finished.change(lambda: None, None, None, show_progress="hidden", **PRIVATE))
+
+    def on_log(pid, lang, watched):
+        run_dir = _own_run(ctx, pid, watched)
+        if run_dir is None:
+            return t(lang, "train.no_log")
+        return _log_tail(run_dir) or t(lang, "train.no_log")
+
+    show_log.click(on_log, [ctx.pid, ctx.lang, watch], log_box, **PRIVATE)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _offline(ctx: Ctx, name: str) -> bool:
+    from engine.models import available_offline
+
+    try:
+        return available_offline(name, cache_dir=ctx.ws.weights_dir)
+    except UserError:
+        return False
+
+
+def _model_choices(lang, models, offline, show_all: bool) -> list[tuple[str, str]]:
+    out = []
+    for m in models:
+        if not (show_all or offline[m.name]):
+            continue
+        badge = t(lang, "train.offline_badge") if offline[m.name] else t(lang, "train.download_badge")
+        out.append((f"{m.name} · {m.params_m:.1f} M · {m.input_size} px · {badge}", m.name))
+    return out
+
+
+def _card(lang, name, models, offline) -> str:
+    spec = next(m for m in models if m.name == name)
+    badge = (f'<span class="k-badge k-ok">{html.escape(t(lang, "train.offline_badge"))}</span>' if offline[name]
+             else f'<span class="k-badge k-no">{html.escape(t(lang, "train.download_badge"))}</span>')
+    desc = t(lang, f"model.{name}") if lang == "ru" and f"model.{name}" in _model_keys() else spec.description
+    return (f"### {name} {badge}\n\n{desc}\n\n"
+            + t(lang, "train.card_facts", params=f"{spec.params_m:.1f}", size=spec.input_size)
+            + ("" if offline[name] else "\n\n" + t(lang, "train.needs_weights")))
+
+
+def _model_keys() -> set[str]:
+    from ui.i18n.strings import STRINGS
+
+    return set(STRINGS)
+
+
+def _mode_choices(lang) -> list[tuple[str, str]]:
+    return [(t(lang, f"mode.{m}"), m) for m in MODES]
+
+
+def _preset_choices(lang) -> list[tuple[str, str]]:
+    return [(t(lang, f"preset.{p}"), p) for p in PRESET_NAMES]
+
+
+def _where_choices(lang) -> list[tuple[str, str]]:
+    out = [(t(lang, "train.where_gpu" if has_gpu() else "train.where_cpu"), "local")]
+    out.append((t(lang, "train.where_cloud"), "cloud"))
+    return out
+
+
+def _steps_md(lang, preset_name, flip) -> str:
+    from engine.augment import describe
+
+    return "\n".join(f"- {preset_line(lang, line)}" for line in describe(preset_name, hflip=flip))
+
+
+def _data_line(lang, found) -> str:
+    if found is None:
+        return t(lang, "train.no_data")
+    _, manifest = found
+    per_class = Counter(it["label"] for it in manifest["items"] if it["split"] == "train")
+    return t(lang, "train.data_line", n=len(manifest["items"]), k=len(manifest["classes"]),
+             smallest=min(per_class.values()) if per_class else 0)
+
+
+def _recommend(ctx: Ctx, lang: str, found, name) -> tuple[object, str]:
+    """The mode to preselect and a sentence on why (the engine's own choice for `auto`)."""
+    if found is None:
+        return gr.update(value="linear-probe"), ""
+    from engine.config import RunConfig
+    from engine.models import get_spec
+    from engine.train import choose_mode
+
+    dataset_dir, manifest = found
+    labels = manifest["classes"]
+    counts = Counter(it["label"] for it in manifest["items"] if it["split"] == "train")
+    train_counts = {lab: counts.get(lab, 0) for lab in labels}
+    if not train_counts or min(train_counts.values()) == 0:
+        return gr.update(value="linear-probe"), ""
+    spec = get_spec(name)
+    cfg = RunConfig(data=str(dataset_dir), model=name, mode="auto")
+    chosen, reason = choose_mode(cfg, train_counts, "cuda" if has_gpu() else "cpu", _offline(ctx, name),
+                                 spec.params_m)
+    return gr.update(value=chosen), _why(lang, chosen, reason)
+
+
+def _why(lang, chosen, reason) -> str:
+    head = t(lang, "train.recommended", mode=t(lang, f"mode_short.{chosen}"))
+    return f"{head} {reason[0].upper() + reason[1:]}." if lang == "en" else f"{head} {t(lang, f'why.{chosen}')}"
+
+
+def _preview(found, name, preset_name, flip, seed, models) -> list:
+    from engine.augment import preview
+
+    dataset_dir, manifest = found
+    spec = next(m for m in models if m.name == name)
+    train_items = [it for it in manifest["items"] if it["split"] == "train"] or manifest["items"]
+    item = train_items[seed % len(train_items)]
+    cfg = {"input_size": min(spec.input_size, 224), "crop_pct": 0.875, "interpolation": "bilinear",
+           "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "max_side": 1024}
+    return preview(dataset_dir / item["file"], preset_name, cfg, hflip=flip, n=PREVIEW_N, seed=seed)
+
+
+def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_batch, rate, seed_value, minutes,
+             where_value, offline):
+    """A RunConfig from the form, every value checked here (the browser is not trusted)."""
+    from engine.config import AugmentConfig, EvalConfig, RunConfig
+
+    if project_or_none(ctx.ws, pid) is None:
+        raise UserError(t(lang, "common.no_project"))
+    found = project_dataset(ctx.ws, pid)
+    if found is None:
+        raise UserError(t(lang, "train.no_data"))
+    if where_value != "local":
+        raise UserError(t(lang, "train.cloud_later"))
+    if name not in offline or mode_value not in MODES or preset_name not in PRESET_NAMES:
+        raise UserError(t(lang, "train.bad_choice"))
+
+    def number(value, kind):
+        if value is None or value == "":
+            return None
+        value = float(value)
+        if not math.isfinite(value):
+            raise UserError(t(lang, "train.bad_number"))
+        return kind(value)
+
+    dataset_dir, manifest = found
+    # Cross-validation of the linear head is cheap and shows how much a tiny test split can be trusted.
+    raw = {"data": str(dataset_dir), "model": name, "mode": mode_value, "eval": EvalConfig(cv="on"),
+           "augment": AugmentConfig(preset=preset_name, hflip=bool(flip)), "seed": number(seed_value, int) or 0,
+           "epochs": number(n_epochs, int), "lr": number(rate, float) or None,
+           "budget_minutes": number(minutes, float) or None}
+    if number(n_batch, int):
+        raw["batch_size"] = number(n_batch, int)
+    return RunConfig.from_dict(raw, source=t(lang, "train.settings")), manifest["id"]
+
+
+def _own_run(ctx: Ctx, pid, watched) -> Path | None:
+    """`watched` if it is a run of this project (the value comes from the page), else None."""
+    if not watched or project_or_none(ctx.ws, pid) is None:
+        return None
+    for r in project_runs(ctx.ws, pid):
+        if Path(r["path"]) == Path(watched):
+            return Path(r["path"])
+    return None
+
+
+def _run_folder(ctx: Ctx, watched) -> Path | None:
+    """`watched` when it is a run folder of this workspace (cheap enough for the timer)."""
+    if not watched:
+        return None
+    path = Path(watched).resolve()
+    return path if path.parent == ctx.ws.runs_dir.resolve() and (path / "config.yaml").exists() else None
+
+
+def _key(ctx: Ctx, run_dir, lang):
+    snap = ctx.runner.snapshot(run_dir)
+    return (str(run_dir), snap.offset, snap.status, lang, len(snap.metrics))
+
+
+def _phase(lang, progress: dict) -> str:
+    phase = str(progress.get("phase") or "")
+    if phase == "train" and progress.get("epoch"):
+        return t(lang, "phase.train_epoch", epoch=progress["epoch"])
+    if phase.startswith("evaluate"):
+        return t(lang, "phase.evaluate")
+    key = f"phase.{phase}"
+    try:
+        return t(lang, key)
+    except KeyError:
+        return phase
+
+
+def _bar(lang, snap) -> str:
+    if snap.status == "done":
+        fraction, text = 1.0, t(lang, "status.done")
+    elif snap.active and snap.progress:
+        p = snap.progress
+        total = max(1, int(p.get("total") or 1))
+        fraction = min(1.0, int(p.get("step") or 0) / total)
+        text = f"{_phase(lang, p)} · {p.get('step')}/{total}"
+        if p.get("eta_s") is not None:
+            text += " · " + t(lang, "train.eta", eta=_duration(lang, float(p["eta_s"])))
+    elif snap.active:
+        fraction, text = 0.0, t(lang, "status.starting")
+    else:
+        return ""
+    return (f'<div class="k-progress" role="progressbar" aria-valuenow="{fraction * 100:.0f}" aria-valuemin="0" '
+            f'aria-valuemax="100"><div style="width:{fraction * 100:.1f}%"></div></div>'
+            f'<div class="k-progress-text">{html.escape(text)}</div>')
+
+
+def _duration(lang, seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 90:
+        return t(lang, "time.seconds", n=seconds)
+    return t(lang, "time.minutes", n=round(seconds / 60))
+
+
+def _status(lang, snap) -> str:
+    start = snap.start
+    head = ""
+    if start:
+        head = t(lang, "train.running_what", model=start.get("model", "?"),
+                 mode=t(lang, f"mode_short.{start.get('mode')}")
+                 if start.get("mode") in MODES else start.get("mode", "?"), device=start.get("device", "?"))
+    if snap.status == "done":
+        from engine.fsutil import read_json
+
+        try:
+            metrics = read_json(snap.run_dir / "metrics.json")
+        except (OSError, ValueError):
+            metrics = {}
+        acc = headline_accuracy(metrics)
+        body = t(lang, "train.done", seconds=_duration(lang, float(metrics.get("train_seconds") or 0)),
+                 acc=f"{acc:.0%}" if acc is not None else "?")
+        return f"{head}\n\n{body}"
+    if snap.status == "failed":
+        return f"{head}\n\n**{t(lang, 'train.failed')}** {snap.message or ''}\n\n{t(lang, 'train.see_log')}"
+    if snap.status in ("cancelled", "interrupted"):
+        return f"{head}\n\n**{t(lang, 'status.' + snap.status).capitalize()}.** {snap.message or ''}"
+    if snap.status == "starting":
+        return t(lang, "status.starting")
+    if snap.status == "running":
+        last = snap.logs[-1] if snap.logs else ""
+        return f"{head}\n\n{last}"
+    return ""
+
+
+def _plots(lang, snap):
+    loss_rows, acc_rows = [], []
+    names = {"train": t(lang, "split.train"), "val": t(lang, "split.val")}
+    for m in snap.metrics:
+        epoch, split, values = m.get("epoch"), m.get("split"), m.get("values") or {}
+        if epoch is None or split not in names:
+            continue
+        if "loss" in values:
+            loss_rows.append({"epoch": epoch, "value": values["loss"], "series": names[split]})
+        if "accuracy" in values:
+            acc_rows.append({"epoch": epoch, "value": values["accuracy"], "series": names[split]})
+    if not loss_rows:
+        return gr.update(visible=False), gr.update(visible=False)
+    return (gr.update(value=pd.DataFrame(loss_rows), visible=True),
+            gr.update(value=pd.DataFrame(acc_rows) if acc_rows else None, visible=bool(acc_rows)))
+
+
+def _log_tail(run_dir: Path) -> str:
+    parts = []
+    for name in ("train.log", "console.log"):
+        path = run_dir / name
+        if path.exists():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_LINES:]
+            if lines:
+                parts.append(f"== {name} ==\n" + "\n".join(lines))
+    return "\n\n".join(parts)
