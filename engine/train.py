@@ -606,6 +606,22 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
     stop_reason = None
     first_step = state["epoch"] * steps_per_epoch
 
+    def val_score(epoch: int) -> float:
+        """Macro-F1 on validation (loss breaks the frequent ties of a tiny set); events carry the numbers."""
+        from engine.evaluate import compute_metrics
+
+        p = predict_probs(model, val.files, built.preprocess, len(ctx.labels), device=device, use_onnx=False)
+        vm = compute_metrics(val.targets, p, ctx.labels, top_k=cfg.eval.top_k)
+        val_loss = float(-np.log(np.clip(p[np.arange(len(val.targets)), val.targets], 1e-7, 1)).mean())
+        ctx.events.emit("metrics", epoch=epoch, split="val",
+                        values={"loss": round(val_loss, 5), "accuracy": vm["accuracy"], "macro_f1": vm["macro_f1"]})
+        return vm["macro_f1"] - 0.01 * val_loss
+
+    if resume is None and val.items and mode == "fine-tune" and built.pretrained:
+        # The linear-probe start is a candidate too: fine-tuning is kept only where it beats it.
+        state.update(best_score=val_score(0), best_epoch=0)
+        save_checkpoint(ckpt_dir / "best.pt", _checkpoint_payload(ctx, built, mode=mode, epoch=0), keep_previous=False)
+
     for epoch in range(state["epoch"] + 1, epochs + 1):
         model.train()
         for m in frozen_bn:
@@ -640,15 +656,7 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
         # Without validation images the last epoch (end of the cosine schedule) is the one kept.
         score = float(epoch)
         if val.items:
-            from engine.evaluate import compute_metrics
-
-            p = predict_probs(model, val.files, built.preprocess, len(ctx.labels), device=device, use_onnx=False)
-            vm = compute_metrics(val.targets, p, ctx.labels, top_k=cfg.eval.top_k)
-            val_loss = float(-np.log(np.clip(p[np.arange(len(val.targets)), val.targets], 1e-7, 1)).mean())
-            ctx.events.emit("metrics", epoch=epoch, split="val",
-                            values={"loss": round(val_loss, 5), "accuracy": vm["accuracy"], "macro_f1": vm["macro_f1"]})
-            # Macro-F1 first; with a tiny validation set the loss breaks the frequent ties.
-            score = vm["macro_f1"] - 0.01 * val_loss
+            score = val_score(epoch)
         state["epoch"] = epoch
         state["elapsed"] = state["elapsed"] + (time.monotonic() - epoch_start)
         improved = score > state["best_score"] + 1e-9
