@@ -1,4 +1,4 @@
-"""Command line: python -m engine {train,evaluate,predict,models,import}.
+"""Command line: python -m engine {train,evaluate,predict,export,models,import}.
 
 Exit codes: 0 success; 2 bad input (one sentence on stderr, no traceback); 1 internal error;
 130 cancelled.
@@ -59,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--top-k", type=int, default=3)
     pr.add_argument("--json", action="store_true")
 
+    x = sub.add_parser("export", help="export a finished run: ONNX / PyTorch models and a ready-to-run package")
+    x.add_argument("run_dir")
+    x.add_argument("--format", default="onnx,torch,torchscript",
+                   help="comma-separated: onnx, torch, torchscript (default: all three)")
+    x.add_argument("--quantize", choices=["int8"], help="also write model.int8.onnx (static INT8 quantization)")
+    x.add_argument("--out", help="the package folder to create (default: RUN_DIR/exports/<time>); a .zip of it "
+                                 "is written beside it")
+    x.add_argument("--json", action="store_true", help="print the export report as JSON on stdout")
+
     m = sub.add_parser("models", help="list the models and whether they work offline")
     m.add_argument("--json", action="store_true")
 
@@ -74,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.workspace:
         os.environ["KONSTRUKTOR_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
-                "import": cmd_import}[args.command](args)
+        return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
+                "models": cmd_models, "import": cmd_import}[args.command](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -183,7 +192,10 @@ def cmd_train(args) -> int:
     code = train.run(run_dir, echo=printer)
     if printer:
         printer.close()
-    _refresh_index(run_dir)
+    if not args.run_dir:
+        # Only a run this command registered; a run started by the UI is the UI's to index
+        # (a training child writes nothing outside its run folder).
+        _refresh_index(run_dir)
     if code == 0:
         metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
         if args.json:
@@ -272,6 +284,19 @@ def cmd_predict(args) -> int:
     if ok == 0:
         print("error: none of the files could be classified (see the messages above).", file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_export(args) -> int:
+    from engine.export import export_run
+
+    result = export_run(args.run_dir, formats=args.format, quantize=args.quantize, out=args.out,
+                        log=lambda msg: print(msg, file=sys.stderr))
+    if args.json:
+        print(json.dumps({"folder": str(result.folder.resolve()), "zip": str(result.zip_path.resolve()),
+                          "report": result.report}, indent=2, ensure_ascii=False))
+    else:
+        print(result.folder.resolve())
     return 0
 
 
