@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_image, make_image_folder
+from imagegen import make_image, make_image_folder
 from PIL import Image
 
 from engine.data import (

@@ -8,7 +8,7 @@ import shutil
 from collections import Counter
 
 import pytest
-from conftest import make_image_folder
+from imagegen import make_image_folder
 
 from engine.data import assign_splits, import_dataset, split_sizes
 from engine.errors import DataError

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import PATTERNS, make_pattern_folder, make_pattern_image
+from imagegen import PATTERNS, make_pattern_folder, make_pattern_image
 from PIL import Image
 
 from engine.errors import UserError

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import PATTERNS, make_image, make_pattern_folder, make_pattern_image
+from imagegen import PATTERNS, make_image, make_pattern_folder, make_pattern_image
 
 from engine.events import read_events
 

@@ -106,3 +106,29 @@ def test_the_sample_is_100_faces_and_100_other_pictures_written_once(tmp_path):
         assert img.mode == "RGB" and img.size == (96, 96)
     stamp = faces[0].stat().st_mtime_ns
     assert write_sample(tmp_path) == folder and faces[0].stat().st_mtime_ns == stamp
+
+
+def test_export_tab_sums_up_the_report_and_says_failures_in_one_sentence(monkeypatch):
+    import sys as _sys
+
+    from engine.runner import export_command
+    from ui.tabs import export
+
+    assert export_command("RUN", quantize="int8") == [_sys.executable, "-m", "engine", "export", "RUN", "--json",
+                                                      "--quantize", "int8"]
+    assert export_command("RUN")[-2:] == ["RUN", "--json"]
+    report = {"files": {"model.onnx": 9_000_000, "model.int8.onnx": 2_500_000, "predict.py": 4000},
+              "parity": {"onnx": {"n": 30, "top1_agreement": 1.0, "max_abs_diff": 2.4e-6}},
+              "int8": {"accuracy_fp32": 0.9, "accuracy_int8": 0.8667, "accuracy_change_points": -3.33}}
+    for lang in ("en", "ru"):
+        text = export._summary(lang, report, 12_300_000)
+        assert "12.3" in text and "`model.onnx`" in text and "`predict.py`" in text
+        assert "30" in text and "100 %" in text and "2.4e-06" in text
+        assert "-3.3" in text and "86.7" in text and "2.5" in text
+    assert "model.int8" not in export._summary("en", {"files": {"model.onnx": 1}, "parity": {}}, 1)
+    assert export._parse_json('some library chatter\n{\n  "zip": "x.zip"\n}\n') == {"zip": "x.zip"}
+    assert export._parse_json('{\n  "zip": "x.zip"\n}') == {"zip": "x.zip"}
+    err = "Exporting ONNX ...\nerror: The run has not finished training yet.\n"
+    assert export._failure("en", 2, err) == "Export failed: The run has not finished training yet."
+    crash = export._failure("en", 1, "Traceback (most recent call last):\n  ...\nRuntimeError: boom\n")
+    assert "exit code 1" in crash and "Traceback" not in crash and "boom" not in crash

@@ -10,6 +10,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 TRAIN_TIMEOUT_MS = 150_000
+EXPORT_TIMEOUT_MS = 240_000
 
 
 def _tab(page, name: str):
@@ -75,6 +76,25 @@ def test_sample_project_trains_evaluates_predicts_and_downloads(page, app, scree
     labels = tmp_path / "labels.json"
     dl.value.save_as(labels)
     assert json.loads(labels.read_text()) == ["face", "not_face"]
+
+    # Export for use elsewhere: the engine builds the ONNX package in a child process, the tab sums it up.
+    expect(page.locator("#k-dl-package")).to_be_disabled()
+    page.click("#k-export-package")
+    summary = page.locator("#k-export-summary")
+    expect(summary).to_contain_text("Exported", timeout=EXPORT_TIMEOUT_MS)
+    expect(summary).to_contain_text("model.onnx")
+    expect(summary).to_contain_text("same top class for")
+    expect(page.locator("#k-dl-package")).to_be_enabled()
+    with page.expect_download() as dl:
+        page.click("#k-dl-package")
+    package = tmp_path / "package.zip"
+    dl.value.save_as(package)
+    with zipfile.ZipFile(package) as z:
+        names = {Path(n).name for n in z.namelist()}
+        assert {"model.onnx", "predict.py", "konstruktor_preprocess.py", "labels.json", "preprocess.json"} <= names
+        labels_in_zip = next(n for n in z.namelist() if Path(n).name == "labels.json")
+        assert json.loads(z.read(labels_in_zip)) == ["face", "not_face"]
+    assert str(app["workspace"]) not in dl.value.url  # served from a staging copy, never the workspace
     _shot(page, screenshots_dir, "5-export")
 
     _tab(page, "Runs")
