@@ -45,6 +45,20 @@ def engine_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "engine", *args]
 
 
+def export_command(run_dir: str | Path, *, quantize: str | None = None) -> list[str]:
+    """`engine export RUN_DIR --json [--quantize Q]`: the export report as JSON on stdout, progress on stderr."""
+    return engine_command("export", str(run_dir), "--json", *(["--quantize", quantize] if quantize else []))
+
+
+def engine_env(workspace_root: str | Path) -> dict[str, str]:
+    """The environment of an engine child process: this workspace, unbuffered output, and (from source) the
+    project on its import path whatever the working directory."""
+    env = {**os.environ, "KONSTRUKTOR_WORKSPACE": str(workspace_root), "PYTHONUNBUFFERED": "1"}
+    if not getattr(sys, "frozen", False):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_SOURCE_ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
 @dataclass
 class RunSnapshot:
     """What a UI needs to draw a run: its status, the latest progress and the metrics so far."""
@@ -105,9 +119,7 @@ class LocalRunner:
             raise UserError(f"{run_dir} is not a run folder (no {CONFIG_FILE}).")
         with self._lock:
             self._refuse_if_busy(project_id, run_dir)
-            env = {**os.environ, "KONSTRUKTOR_WORKSPACE": str(self.ws.root), "PYTHONUNBUFFERED": "1"}
-            if not getattr(sys, "frozen", False):
-                env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_SOURCE_ROOT), env.get("PYTHONPATH")) if p)
+            env = engine_env(self.ws.root)
             console = open(run_dir / CONSOLE_FILE, "ab")  # noqa: SIM115 - the child owns it from here
             try:
                 proc = subprocess.Popen(engine_command("train", str(run_dir), "--quiet"), cwd=run_dir, env=env,

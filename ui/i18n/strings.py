@@ -306,12 +306,37 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "Обученной модели пока нет: обучите её на вкладке **Обучение**."),
     "test.bad_image": ("Could not classify: {why}.", "Не удалось распознать: {why}."),
     # --- export -----------------------------------------------------------------------------
-    "export.intro": ("Take the model with you: the PyTorch checkpoint (`best.pt`, loads with "
-                     "`torch.load(weights_only=True)`) and the class names in output order (`labels.json`). "
-                     "A ready-to-run ONNX package comes here in a later version.",
-                     "Заберите модель: контрольная точка PyTorch (`best.pt`, загружается через "
-                     "`torch.load(weights_only=True)`) и имена классов в порядке выходов (`labels.json`). "
-                     "Готовый пакет ONNX появится здесь в следующей версии."),
+    "export.intro": ("Take the model with you. **Export for use elsewhere** makes a .zip with the model as ONNX "
+                     "(plus PyTorch and TorchScript), `predict.py` that runs it without Konstruktor, the "
+                     "preprocessing code and settings, and a README; it is checked to give the same answers as "
+                     "the trained model. Below it: the PyTorch checkpoint (`best.pt`, loads with "
+                     "`torch.load(weights_only=True)`) and the class names in output order (`labels.json`).",
+                     "Заберите модель. **Экспорт для работы в другом месте** собирает .zip: модель в ONNX (а также "
+                     "PyTorch и TorchScript), `predict.py`, который запускает её без Konstruktor, код и настройки "
+                     "предобработки и README; проверено, что ответы совпадают с обученной моделью. Ниже — "
+                     "контрольная точка PyTorch (`best.pt`, загружается через `torch.load(weights_only=True)`) и "
+                     "имена классов в порядке выходов (`labels.json`)."),
+    "export.package": ("Export for use elsewhere (ONNX + ready-to-run code)",
+                       "Экспорт для работы в другом месте (ONNX + готовый к запуску код)"),
+    "export.int8": ("Also make a smaller INT8 model", "Также сделать уменьшенную модель INT8"),
+    "export.download_package": ("Download the package (.zip)", "Скачать пакет (.zip)"),
+    "export.working": ("Exporting… this takes a minute or two.", "Экспорт… это займёт минуту-другую."),
+    "export.step": ("Exporting… {step}", "Экспорт… {step}"),
+    "export.done": ("**Exported.** The package is {size} MB (zip).", "**Экспорт готов.** Пакет — {size} МБ (zip)."),
+    "export.files": ("Files: {files}.", "Файлы: {files}."),
+    "export.parity": ("`{file}` agrees with the trained model on {n} images: same top class for {agree} %, largest "
+                      "probability difference {diff}.",
+                      "`{file}` совпадает с обученной моделью на {n} изображениях: тот же лучший класс в {agree} % "
+                      "случаев, наибольшая разница вероятностей {diff}."),
+    "export.int8_change": ("`model.int8.onnx` ({size} MB instead of {fp32_size} MB): accuracy {int8} % vs {fp32} % "
+                           "for the full model ({change} points).",
+                           "`model.int8.onnx` ({size} МБ вместо {fp32_size} МБ): точность {int8} % против {fp32} % "
+                           "у полной модели ({change} п.)."),
+    "export.failed": ("Export failed: {why}", "Экспорт не удался: {why}"),
+    "export.crashed": ("Export failed unexpectedly (exit code {code}). The details are in the app's log "
+                       "(logs/ui.log in the workspace).",
+                       "Экспорт неожиданно прервался (код выхода {code}). Подробности — в журнале приложения "
+                       "(logs/ui.log в рабочей папке)."),
     "export.checkpoint": ("Download the model (best.pt)", "Скачать модель (best.pt)"),
     "export.labels": ("Download the class names (labels.json)", "Скачать имена классов (labels.json)"),
     "export.no_run": ("No finished model yet: train one in the **Train** tab.",
