@@ -103,8 +103,8 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
             tab = (project or {}).get("state", {}).get("tab") or "projects"
             return [pid, gr.Tabs(selected=tab if tab in TAB_IDS else "projects"), *relabel(lang)]
 
-        ctx.then_refresh(demo.load(on_load, None, [ctx.pid, ctx.tabs, *relabel_outputs], show_progress="hidden",
-                                   **PRIVATE))
+        loaded = ctx.then_refresh(demo.load(on_load, None, [ctx.pid, ctx.tabs, *relabel_outputs],
+                                            show_progress="hidden", **PRIVATE))
 
         def on_pick(pid):
             if project_or_none(ws, pid) is None:
@@ -115,7 +115,12 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
 
         ctx.then_refresh(ctx.project_picker.input(on_pick, ctx.project_picker, [ctx.pid, ctx.tabs],
                                                   show_progress="hidden", **PRIVATE))
-        ctx.wire_refreshes()
+        chained = list(ctx._after)
+        ends = ctx.wire_refreshes()
+        loaded_end = next(end for dep, end in zip(chained, ends, strict=True) if dep is loaded)
+        # Marks the page as settled (last project and tab restored), for people's scripts and the browser tests.
+        loaded_end.then(None, None, None, js="() => { document.body.dataset.konstruktorReady = '1'; }",
+                          **PRIVATE)
     return demo
 
 

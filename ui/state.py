@@ -86,11 +86,15 @@ class Ctx:
         self._after.append(dep)
         return dep
 
-    def wire_refreshes(self) -> None:
+    def wire_refreshes(self) -> list:
+        """Chain the refreshers; returns the last step of each chain, in the order they were added."""
+        ends = []
         for dep in self._after:
             for fn, outputs, inputs in self.refreshers:
                 dep = dep.then(fn, [self.pid, self.lang, *inputs], outputs, show_progress="hidden", **PRIVATE)
+            ends.append(dep)
         self._after.clear()
+        return ends
 
 
 def message(lang: str, e: BaseException) -> str:

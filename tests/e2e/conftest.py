@@ -103,6 +103,9 @@ def page(browser, app, request):
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(app["url"])
     pg.wait_for_selector("#k-tabs")
+    # The page restores the last project and tab after it loads; let that finish before clicking,
+    # or the restore can switch tabs under the test.
+    pg.wait_for_selector("body[data-konstruktor-ready='1']", state="attached")
     yield pg
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
