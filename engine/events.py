@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.fsutil import jsonable
+
 EVENTS_FILE = "events.jsonl"
 TERMINAL_TYPES = ("done", "failed", "cancelled")
 
@@ -31,7 +33,7 @@ class EventWriter:
 
     def emit(self, type: str, **fields: Any) -> dict:
         event = {"t": _now(), "type": type, **fields}
-        line = json.dumps(event, default=_jsonable, ensure_ascii=False)
+        line = json.dumps(event, default=jsonable, ensure_ascii=False)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
             f.flush()
@@ -40,16 +42,6 @@ class EventWriter:
         if self._echo is not None:
             self._echo(event)
         return event
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
@@ -88,7 +80,7 @@ def run_status(run_dir: str | Path) -> str:
             status = "running"
         elif e["type"] in TERMINAL_TYPES:
             status = e["type"]
-    if status == "running" and not _owner_alive(Path(run_dir)):
+    if status == "running" and not owner_alive(run_dir):
         return "interrupted"
     return status
 
@@ -96,19 +88,51 @@ def run_status(run_dir: str | Path) -> str:
 PID_FILE = ".pid"
 
 
-def _owner_alive(run_dir: Path) -> bool:
-    """Whether the process that is training this run (recorded in run_dir/.pid) still exists."""
+def read_pid(run_dir: str | Path) -> int | None:
+    """The process id recorded in run_dir/.pid by the process training the run, if any."""
     try:
-        pid = int((run_dir / PID_FILE).read_text().split()[0])
+        return int((Path(run_dir) / PID_FILE).read_text().split()[0])
     except (OSError, ValueError, IndexError):
+        return None
+
+
+def owner_alive(run_dir: str | Path) -> bool:
+    """Whether the process recorded in run_dir/.pid still runs (a zombie counts as ended)."""
+    pid = read_pid(run_dir)
+    if pid is None:
         return False
+    if os.name == "nt":
+        return _windows_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _windows_alive(pid: int) -> bool:
+    # os.kill(pid, 0) would terminate the process on Windows; ask for its exit code instead.
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def follow(run_dir: str | Path, poll_s: float = 0.5, stop_when_done: bool = True):

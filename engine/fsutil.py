@@ -39,7 +39,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_default) + "\n")
+    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=jsonable) + "\n")
 
 
 def read_json(path: str | Path) -> Any:
@@ -47,7 +47,8 @@ def read_json(path: str | Path) -> Any:
         return json.load(f)
 
 
-def _default(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """json.dumps fallback for numpy scalars and arrays and paths."""
     if hasattr(value, "item"):
         return value.item()
     if hasattr(value, "tolist"):

@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.config import CONFIG_FILE, RunConfig
 from engine.errors import UserError
-from engine.events import PID_FILE, TERMINAL_TYPES, EventWriter, read_events
+from engine.events import PID_FILE, TERMINAL_TYPES, EventWriter, owner_alive, read_events, read_pid
 from engine.fsutil import atomic_write_text
 
 CONSOLE_FILE = "console.log"
@@ -164,7 +164,7 @@ class LocalRunner:
             for e in events:
                 _fold(snap, e)
             tracked = self._runs.get(run_dir)
-            alive = self._alive(tracked) if tracked else _pid_alive(run_dir)
+            alive = self._alive(tracked) if tracked else owner_alive(run_dir)
             if snap.status in TERMINAL_TYPES:
                 return snap
             if alive:
@@ -221,7 +221,7 @@ class LocalRunner:
         found = []
         for run in self.ws.list_runs():
             run_dir = Path(run["path"]).resolve()
-            if run_dir in self._runs or not _pid_alive(run_dir):
+            if run_dir in self._runs or not owner_alive(run_dir):
                 continue
             self._runs[run_dir] = _Tracked(run_dir, run.get("project_id"))
             found.append(run_dir)
@@ -231,12 +231,12 @@ class LocalRunner:
     def _pid(self, tracked: _Tracked) -> int | None:
         if tracked.proc is not None:
             return tracked.proc.pid
-        return _read_pid(tracked.run_dir)
+        return read_pid(tracked.run_dir)
 
     def _alive(self, tracked: _Tracked) -> bool:
         if tracked.proc is not None:
             return tracked.proc.poll() is None  # poll() also reaps it, so a finished child is no zombie
-        return _pid_alive(tracked.run_dir)
+        return owner_alive(tracked.run_dir)
 
 
 def _fold(snap: RunSnapshot, e: dict[str, Any]) -> None:
@@ -262,34 +262,6 @@ def _ended_message(run_dir: Path, tracked: _Tracked | None) -> str:
     how = f" (exit code {code})" if code is not None else ""
     return (f"The training process ended unexpectedly{how}. The details are in {run_dir / CONSOLE_FILE} and "
             f"{run_dir / 'train.log'}; start the run again to resume it.")
-
-
-def _read_pid(run_dir: Path) -> int | None:
-    try:
-        return int((run_dir / PID_FILE).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _pid_alive(run_dir: Path) -> bool:
-    pid = _read_pid(run_dir)
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def _new_group() -> dict[str, Any]:
