@@ -741,6 +741,11 @@ def render(res: dict[str, Any]) -> str:
 def notes(res: dict[str, Any], summ: dict[tuple[str, int], dict[str, Any]]) -> list[str]:
     meta = res["meta"]
     out = []
+    t = res.get("throughput") or {}
+    if t.get("remeasured"):
+        out.append(f"The throughput table was measured again after the CLI runs ({t['remeasured']}), once "
+                   "the machine was quiet, with the engine then in the tree; the accuracy runs used the snapshot "
+                   "named above.")
     if meta["slow_shots"] != meta["shots"]:
         out.append(f"Fine-tune and auto take minutes a run on this machine, so they ran at k = "
                    f"{', '.join(map(str, meta['slow_shots']))} only; linear-probe at k = "
