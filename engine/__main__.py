@@ -25,10 +25,14 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m engine", description="Konstruktor engine: train, evaluate, "
                                 "predict with small-data image classifiers, offline.")
-    p.add_argument("--workspace", help="workspace folder (default: $KONSTRUKTOR_WORKSPACE or the user data folder)")
+    ws_help = "workspace folder (default: $KONSTRUKTOR_WORKSPACE or the user data folder)"
+    p.add_argument("--workspace", help=ws_help)
+    # Accepted after the sub-command too (`train ... --workspace WS`), as people naturally type it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", default=argparse.SUPPRESS, help=ws_help)
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a model (or resume a run folder)")
+    t = sub.add_parser("train", parents=[common], help="train a model (or resume a run folder)")
     t.add_argument("run_dir", nargs="?", help="an existing run folder to run or resume")
     t.add_argument("--data", help="a folder of class folders, a folder with train/val/test, a .zip, a .csv, "
                                   "or an imported dataset folder")
@@ -48,18 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the final metrics as JSON on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress output")
 
-    e = sub.add_parser("evaluate", help="metrics of a finished run, on its own test split or on other data")
+    e = sub.add_parser("evaluate", parents=[common], help="metrics of a finished run, on its own test split or on other data")
     e.add_argument("run_dir")
     e.add_argument("--data", help="evaluate on this data instead (same class names)")
     e.add_argument("--json", action="store_true")
 
-    pr = sub.add_parser("predict", help="classify image files with a finished run")
+    pr = sub.add_parser("predict", parents=[common], help="classify image files with a finished run")
     pr.add_argument("run_dir")
     pr.add_argument("files", nargs="+")
     pr.add_argument("--top-k", type=int, default=3)
     pr.add_argument("--json", action="store_true")
 
-    x = sub.add_parser("export", help="export a finished run: ONNX / PyTorch models and a ready-to-run package")
+    x = sub.add_parser("export", parents=[common], help="export a finished run: ONNX / PyTorch models and a ready-to-run package")
     x.add_argument("run_dir")
     x.add_argument("--format", default="onnx,torch,torchscript",
                    help="comma-separated: onnx, torch, torchscript (default: all three)")
@@ -68,10 +72,10 @@ def _parser() -> argparse.ArgumentParser:
                                  "is written beside it")
     x.add_argument("--json", action="store_true", help="print the export report as JSON on stdout")
 
-    m = sub.add_parser("models", help="list the models and whether they work offline")
+    m = sub.add_parser("models", parents=[common], help="list the models and whether they work offline")
     m.add_argument("--json", action="store_true")
 
-    i = sub.add_parser("import", help="import and check a dataset without training")
+    i = sub.add_parser("import", parents=[common], help="import and check a dataset without training")
     i.add_argument("source")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--json", action="store_true")

@@ -256,3 +256,11 @@ def test_two_images_per_class_use_a_prototype_head(workspace, tmp_path):
     assert any("nearest class mean" in e.get("message", "") for e in events if e["type"] == "log")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["val"]["n"] == 3 and "test" not in metrics  # 1 train + 1 val per class
+
+
+def test_workspace_flag_works_before_or_after_the_command(pattern_data, tmp_path):
+    for args, ws in ((["--workspace", str(tmp_path / "a"), "import", str(pattern_data)], tmp_path / "a"),
+                     (["import", str(pattern_data), "--workspace", str(tmp_path / "b")], tmp_path / "b")):
+        r = engine_cli(*args, "--json")
+        assert r.returncode == 0, r.stderr
+        assert Path(json.loads(r.stdout)["dataset_dir"]).parent == ws / "datasets"
