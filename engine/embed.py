@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.export.families import Probabilities, freeze_same_padding
 from engine.fsutil import atomic_write
 from engine.preprocess import preprocess_file
 
@@ -66,8 +67,6 @@ def _onnx_session(module: nn.Module, size: int, path: Path | None, log: Log):
     backbone = module.eval()
     # TF-style "same" padding resolved for the fixed input size: ONNX Runtime can then fold it
     # (about 40 % faster for the tf_ models); the parity check below still guards the numbers.
-    from engine.export.families import freeze_same_padding
-
     exported = copy.deepcopy(backbone).eval()
     freeze_same_padding(exported, size)
     probe = torch.randn(2, 3, size, size)
@@ -101,15 +100,6 @@ def _onnx_session(module: nn.Module, size: int, path: Path | None, log: Log):
     except Exception as e:  # the fast path is an optimisation: never fail a run over it
         log(f"ONNX Runtime fast path unavailable ({type(e).__name__}: {e}); using PyTorch.")
         return None
-
-
-class _Probabilities(nn.Module):
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(x).float(), dim=1)
 
 
 def run_network(
@@ -174,7 +164,7 @@ def predict_probs(model: nn.Module, files: Sequence[str], cfg: dict, num_classes
     Small batches of files run in PyTorch directly; exporting to ONNX only pays off for many.
     """
     kwargs.setdefault("use_onnx", len(files) >= 200)
-    return run_network(_Probabilities(model), files, cfg, num_classes, **kwargs)
+    return run_network(Probabilities(model), files, cfg, num_classes, **kwargs)
 
 
 def cached_embeddings(
