@@ -56,10 +56,16 @@ def _load_batch(files: Sequence[str], cfg: dict) -> np.ndarray:
     return np.stack([preprocess_file(f, cfg) for f in files])
 
 
+# Sessions already built and checked in this process, by cached graph path (content-addressed by model_key).
+_SESSIONS: dict[Path, object] = {}
+
+
 def _onnx_session(module: nn.Module, size: int, path: Path | None, log: Log):
     """An ONNX Runtime session for an image->vector module, or None when the fast path is unavailable."""
     if os.environ.get("KONSTRUKTOR_EMBED_BACKEND", "auto") == "torch":
         return None
+    if path is not None and path in _SESSIONS and path.exists():
+        return _SESSIONS[path]
     try:
         import onnxruntime as ort
     except ImportError:
@@ -96,6 +102,8 @@ def _onnx_session(module: nn.Module, size: int, path: Path | None, log: Log):
         if not np.allclose(got, expected, atol=1e-3, rtol=1e-3):
             log("ONNX Runtime outputs differ from PyTorch; using PyTorch instead.")
             return None
+        if path is not None:
+            _SESSIONS[path] = session
         return session
     except Exception as e:  # the fast path is an optimisation: never fail a run over it
         log(f"ONNX Runtime fast path unavailable ({type(e).__name__}: {e}); using PyTorch.")

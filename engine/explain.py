@@ -2,7 +2,8 @@
 
 For the timm family the feature map that `forward_features` returns (the last convolutional
 stage, or the patch tokens of a vision transformer) is weighted by the gradient of the class
-score, as in Selvaraju et al. 2017. The overlay is drawn on the very crop the model saw.
+score, as in Selvaraju et al. 2017. YOLO11 classifiers expose the map of their head's last
+convolution the same way. The overlay is drawn on the very crop the model saw.
 """
 
 from __future__ import annotations

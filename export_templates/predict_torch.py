@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Classify images with the PyTorch model in this folder (torch, timm, numpy and Pillow).
+"""Classify images with the PyTorch model in this folder (torch, timm or ultralytics, numpy and Pillow).
 
     python predict_torch.py photo.jpg more_photos/ --json
     python predict_torch.py photo.jpg --torchscript     # model.torchscript.pt: no timm needed
@@ -29,13 +29,33 @@ from predict import HERE, Predictor, parser, run
 def build_model(checkpoint: dict[str, Any]) -> torch.nn.Module:
     """The network described by model.pt's "build" recipe, with its trained weights, in eval mode."""
     recipe = checkpoint["build"]
-    if recipe["library"] != "timm":
-        raise SystemExit(f"predict_torch.py cannot rebuild a {recipe['library']} model; use --torchscript.")
-    import timm
+    if recipe["library"] == "timm":
+        import timm
 
-    model = timm.create_model(recipe["name"], pretrained=False, **recipe["kwargs"])
+        model = timm.create_model(recipe["name"], pretrained=False, **recipe["kwargs"])
+    elif recipe["library"] == "ultralytics":
+        model = _YoloLogits(recipe["kwargs"]["cfg"], recipe["kwargs"]["nc"])
+    else:
+        raise SystemExit(f"predict_torch.py cannot rebuild a {recipe['library']} model; use --torchscript.")
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()
+
+
+class _YoloLogits(torch.nn.Module):
+    """Ultralytics' ClassificationModel returning logits (in eval mode it returns (probabilities, logits))."""
+
+    def __init__(self, cfg: str, nc: int):
+        super().__init__()
+        from ultralytics.nn.tasks import ClassificationModel
+
+        self.net = ClassificationModel(cfg, nc=nc, verbose=False)
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        return self.net.load_state_dict(state_dict, strict=strict)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x)
+        return out[1] if isinstance(out, (tuple, list)) else out
 
 
 class TorchPredictor(Predictor):

@@ -100,7 +100,20 @@ class TimmExporter:
         return {"library": "timm", "name": ckpt["model"], "kwargs": kwargs}
 
 
-FAMILIES: dict[str, FamilyExporter] = {"timm": TimmExporter()}
+@dataclass(frozen=True)
+class UltralyticsExporter:
+    """YOLO11 classification: the wrapper's forward already returns logits (plain convolutions, no dynamic padding)."""
+
+    def probabilities_module(self, model: nn.Module, ckpt: dict[str, Any]) -> nn.Module:
+        return Probabilities(copy.deepcopy(model).eval()).eval()
+
+    def build_recipe(self, ckpt: dict[str, Any]) -> dict[str, Any]:
+        # model.pt's state dict has Ultralytics' own keys: ClassificationModel(yaml, nc=N) loads it as is.
+        return {"library": "ultralytics", "name": ckpt["model"],
+                "kwargs": {"cfg": f"{ckpt['model']}.yaml", "nc": len(ckpt["labels"])}}
+
+
+FAMILIES: dict[str, FamilyExporter] = {"timm": TimmExporter(), "ultralytics": UltralyticsExporter()}
 
 
 def exporter_for(family: str) -> FamilyExporter:

@@ -341,7 +341,11 @@ def _write_code_and_settings(work: Path, ckpt: dict[str, Any], formats: tuple[st
         _copy_template("requirements.txt", work, versions)
     if "torch" in formats or "torchscript" in formats:
         shutil.copyfile(TEMPLATES / "predict_torch.py", work / "predict_torch.py")
-        _copy_template("requirements-torch.txt", work, versions)
+        yolo = ckpt.get("family") == "ultralytics"
+        library = "ultralytics" if yolo else "timm"
+        _copy_template("requirements-torch.txt", work, versions | {
+            "library": library, "library_version": _version(library),
+            "library_requirement": "ultralytics>=8.3" if yolo else "timm>=1.0"})
     return spec
 
 
