@@ -120,31 +120,53 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def choose_mode(cfg: RunConfig, train_counts: dict[str, int], device: str, pretrained_ok: bool,
-                params_m: float) -> tuple[str, str]:
-    """The training mode and one plain sentence saying why."""
+# Why `auto` (or the settings) chose a mode: a stable code per reason, its English sentence filled with params.
+# The UI says the same reason in other languages by code (ui/i18n); the English sentence is the fallback.
+MODE_REASONS = {
+    "settings": "chosen in the settings",
+    "no_pretrained": "no pretrained weights for {model} are on this computer, so it learns from scratch; expect "
+                     "much lower accuracy with little data",
+    "few_images": "the smallest class has only {smallest} training image(s): a linear head on frozen pretrained "
+                  "features is the most reliable choice with so little data",
+    "gpu": "{smallest}+ images per class and a GPU: fine-tuning the upper layers after a linear-probe warm start "
+           "usually beats a frozen backbone",
+    "cpu_slow": "fine-tuning {total} images would take about {minutes} minutes on this CPU; a linear probe takes "
+                "seconds (pick fine-tune, or train on a GPU, for more accuracy)",
+    "cpu_ok": "{smallest}+ images per class and about {minutes} minute(s) on this CPU: fine-tuning the upper layers "
+              "after a linear-probe warm start usually beats a frozen backbone",
+}
+
+
+def mode_reason_text(code: str, params: dict[str, Any]) -> str:
+    """The English sentence of a mode reason code."""
+    return MODE_REASONS[code].format(**params)
+
+
+def choose_mode_reason(cfg: RunConfig, train_counts: dict[str, int], device: str, pretrained_ok: bool,
+                       params_m: float) -> tuple[str, str, dict[str, Any]]:
+    """The training mode, the code of the reason (a key of MODE_REASONS) and the reason's parameters."""
     if cfg.mode != "auto":
-        if cfg.mode != "scratch" and not pretrained_ok:
-            return cfg.mode, "chosen in the settings"
-        return cfg.mode, "chosen in the settings"
+        return cfg.mode, "settings", {}
     if not pretrained_ok:
-        return "scratch", (f"no pretrained weights for {cfg.model} are on this computer, so it learns from "
-                           "scratch; expect much lower accuracy with little data")
+        return "scratch", "no_pretrained", {"model": cfg.model}
     smallest = min(train_counts.values())
     total = sum(train_counts.values())
     if smallest < 5:
-        return "linear-probe", (f"the smallest class has only {smallest} training image(s): a linear head on "
-                                "frozen pretrained features is the most reliable choice with so little data")
+        return "linear-probe", "few_images", {"smallest": smallest}
     if device == "cuda":
-        return "fine-tune", (f"{smallest}+ images per class and a GPU: fine-tuning the upper layers after a "
-                             "linear-probe warm start usually beats a frozen backbone")
+        return "fine-tune", "gpu", {"smallest": smallest}
     epochs = cfg.epochs or MODE_DEFAULTS["fine-tune"]["epochs"]
     est = total * epochs / (CPU_TRAIN_RATE_5M * 5.0 / max(params_m, 0.5))
     if est > AUTO_CPU_FINETUNE_LIMIT_S:
-        return "linear-probe", (f"fine-tuning {total} images would take about {est / 60:.0f} minutes on this CPU; "
-                                "a linear probe takes seconds (pick fine-tune, or train on a GPU, for more accuracy)")
-    return "fine-tune", (f"{smallest}+ images per class and about {max(1, round(est / 60))} minute(s) on this CPU: "
-                         "fine-tuning the upper layers after a linear-probe warm start usually beats a frozen backbone")
+        return "linear-probe", "cpu_slow", {"total": total, "minutes": round(est / 60)}
+    return "fine-tune", "cpu_ok", {"smallest": smallest, "minutes": max(1, round(est / 60))}
+
+
+def choose_mode(cfg: RunConfig, train_counts: dict[str, int], device: str, pretrained_ok: bool,
+                params_m: float) -> tuple[str, str]:
+    """The training mode and one plain sentence saying why."""
+    mode, code, params = choose_mode_reason(cfg, train_counts, device, pretrained_ok, params_m)
+    return mode, mode_reason_text(code, params)
 
 
 def _make_logger(run_dir: Path) -> logging.Logger:
@@ -281,22 +303,26 @@ def run(run_dir: str | Path, echo=None) -> int:
     except (Cancelled, KeyboardInterrupt):
         log.info("cancelled")
         events.emit("cancelled", message="Training was stopped. The last checkpoint is kept; start the run "
-                                         "again to resume it.")
+                                         "again to resume it.", code="cancelled", params={})
         return 130
     except UserError as e:
         log.error("failed: %s", e)
-        events.emit("failed", message=str(e))
+        events.emit("failed", message=str(e), **_failure_code(e))
         return 2
     except MemoryError:
         log.error("out of memory\n%s", traceback.format_exc())
         events.emit("failed", message="The computer ran out of memory. Use a smaller model, a smaller batch size, "
-                                      "or a smaller image size.")
+                                      "or a smaller image size.", code="out_of_memory", params={})
         return 1
     except Exception as e:
         log.error("internal error\n%s", traceback.format_exc())
-        message = _oom_message(e) or (f"Training stopped because of an internal error ({type(e).__name__}: {e}). "
-                                      f"The details are in {run_dir / 'train.log'}.")
-        events.emit("failed", message=message)
+        oom = _oom_message(e)
+        error, log_path = f"{type(e).__name__}: {e}", str(run_dir / "train.log")
+        message = oom or (f"Training stopped because of an internal error ({error}). "
+                          f"The details are in {log_path}.")
+        code = {"code": "gpu_out_of_memory", "params": {}} if oom else {
+            "code": "internal_error", "params": {"error": error, "log": log_path}}
+        events.emit("failed", message=message, **code)
         return 1
     finally:
         pid_file.unlink(missing_ok=True)
@@ -308,6 +334,20 @@ def _in_main_thread() -> bool:
     import threading
 
     return threading.current_thread() is threading.main_thread()
+
+
+# Codes of `failed`/`cancelled` events the UI says in every language; any other failure has code "user_error"
+# and is shown with its English message.
+FAILURE_CODES = ("cancelled", "out_of_memory", "gpu_out_of_memory", "internal_error", "weights_unavailable")
+
+
+def _failure_code(e: UserError) -> dict[str, Any]:
+    from engine.errors import WeightsUnavailable
+
+    code = getattr(e, "code", None)
+    if isinstance(code, str):
+        return {"code": code, "params": dict(getattr(e, "params", None) or {})}
+    return {"code": "weights_unavailable" if isinstance(e, WeightsUnavailable) else "user_error", "params": {}}
 
 
 def _oom_message(e: Exception) -> str | None:
@@ -339,17 +379,24 @@ def _train(run_dir: Path, events: EventWriter, log: logging.Logger) -> dict[str,
         raise UserError(f"Class(es) {', '.join(empty)} have no training images; add images or remove the class.")
     spec = get_spec(cfg.model)
     pretrained_ok = bool(cfg.weights) or available_offline(cfg.model, cache_dir=ctx.cache_root / "weights")
-    mode, why = choose_mode(cfg, train_counts, device, pretrained_ok, spec.params_m)
+    mode, why_code, why_params = choose_mode_reason(cfg, train_counts, device, pretrained_ok, spec.params_m)
+    why = mode_reason_text(why_code, why_params)
     resumed = (run_dir / "checkpoints" / "last.pt").exists() or (run_dir / "checkpoints" / "last.pt.prev").exists()
-    events.emit("start", model=cfg.model, mode=mode, mode_reason=why, device=device, labels=labels,
+    events.emit("start", model=cfg.model, mode=mode, mode_reason=why, mode_reason_code=why_code,
+                mode_reason_params=why_params, device=device, labels=labels,
                 n_train=len(ctx.splits["train"].items), n_val=len(ctx.splits["val"].items),
                 n_test=len(ctx.splits["test"].items), dataset=manifest["id"], resumed=resumed)
     ctx.info(f"Mode: {mode} — {why}.")
     if mode == "linear-probe":
         result = _linear_probe(ctx)
+    elif spec.family == "ultralytics":
+        from engine.ultralytics_train import train_ultralytics
+
+        result = train_ultralytics(ctx, mode)
     else:
         result = _finetune(ctx, mode)
-    result.update({"mode": mode, "mode_reason": why, "model": cfg.model, "device": device,
+    result.update({"mode": mode, "mode_reason": why, "mode_reason_code": why_code, "mode_reason_params": why_params,
+                   "model": cfg.model, "device": device,
                    "train_seconds": round(_train_seconds(run_dir, ctx), 2)})
     atomic_write_json(run_dir / "metrics.json", result)
     return {k: result[k] for k in ("mode", "model", "train_seconds")} | {

@@ -142,6 +142,13 @@ class Workspace:
         with self._write() as db:
             db.execute("UPDATE projects SET state = ?, updated = ? WHERE id = ?", (json.dumps(current), _now(), pid))
 
+    def project_dir(self, pid: str) -> Path:
+        """<root>/projects/<pid>: files the project itself owns (its class bins); the project must exist."""
+        self.get_project(pid)
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", pid) or pid.strip(".") != pid:
+            raise UserError(f"There is no project '{pid}' in {self.root}.")
+        return self.root / "projects" / pid
+
     def delete_project(self, pid: str) -> None:
         """Remove the project from the index; its run folders stay on disk (nothing finished is lost)."""
         with self._write() as db:

@@ -94,7 +94,28 @@ KIND_TITLES = {
     "tiny_image": f"smaller than {MIN_SIDE} px on a side (kept)",
     "converted": "converted to RGB (kept)",
     "exif_rotated": "turned upright from EXIF orientation (kept)",
+    "excluded": "left out by hand (not in this dataset)",
 }
+
+
+# The `code` of every problem an import (or an exclusion) can write; ui/i18n says each in English and Russian.
+PROBLEM_CODES = (
+    "conflict", "unreadable.empty", "unreadable.not_image", "unreadable.too_large", "unreadable.damaged",
+    "unreadable.no_pixels", "unreadable.open", "unreadable.decode", "missing", "small_class", "no_train", "leak",
+    "duplicate", "ignored.loose", "ignored.not_split", "tiny_image", "converted", "exif_rotated", "excluded",
+)
+_UNREADABLE_PREFIXES = (
+    ("is empty", "unreadable.empty"),
+    ("is not an image", "unreadable.not_image"),
+    ("is too large", "unreadable.too_large"),
+    ("is damaged", "unreadable.damaged"),
+    ("has no pixels", "unreadable.no_pixels"),
+    ("cannot be opened", "unreadable.open"),
+)
+
+
+def _unreadable_code(reason: str) -> str:
+    return next((code for prefix, code in _UNREADABLE_PREFIXES if reason.startswith(prefix)), "unreadable.decode")
 
 
 @dataclass
@@ -144,11 +165,14 @@ class _File:
     width: int = 0
     height: int = 0
     suffix: str = ""
-    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, severity, message)
+    notes: list[tuple[str, str, str, dict]] = field(default_factory=list)  # (kind, severity, message, params)
 
 
-def _problem(file: str, kind: str, severity: str, message: str) -> dict[str, Any]:
-    return {"file": file, "kind": kind, "severity": severity, "message": message}
+def _problem(file: str, kind: str, severity: str, message: str, params: dict[str, Any] | None = None,
+             code: str | None = None) -> dict[str, Any]:
+    # `code` + `params` let a UI say `message` in another language (ui/i18n); `message` stays the English text.
+    return {"file": file, "kind": kind, "severity": severity, "message": message, "code": code or kind,
+            "params": params or {}}
 
 
 def import_dataset(
@@ -160,6 +184,7 @@ def import_dataset(
     test_fraction: float = 0.15,
     progress: Progress | None = None,
     zip_limits: ZipLimits | None = None,
+    name: str | None = None,
 ) -> ImportReport:
     """Check, split and copy a labelled image collection into `<dest_root>/<dataset_id>/`.
 
@@ -175,7 +200,8 @@ def import_dataset(
         )
     dest_root.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp(dest_root)
-    build_args = dict(seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, progress=progress)
+    build_args = dict(seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, progress=progress,
+                      name=name)
     if source.is_dir():
         files, problems = _scan_folder(source, source, exclude=dest_root.resolve())
         return _build(files, problems, source, dest_root, **build_args)
@@ -262,7 +288,8 @@ def _scan_folder(
     def skip_loose_file(path: str) -> None:
         severity = "warning" if _looks_like_image(path) else "info"
         problems.append(
-            _problem(rel(path), "ignored", severity, "Skipped: the file is not inside a class folder.")
+            _problem(rel(path), "ignored", severity, "Skipped: the file is not inside a class folder.",
+                     code="ignored.loose")
         )
 
     def add_classes(folder: Path, split: str | None) -> None:
@@ -287,6 +314,7 @@ def _scan_folder(
                     "ignored",
                     "warning",
                     "Skipped: next to train/ only val/ and test/ folders are read.",
+                    code="ignored.not_split",
                 )
             )
         else:
@@ -371,6 +399,7 @@ def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
                     "missing",
                     "warning",
                     f"Skipped: row {line} of the CSV names this file, but there is no such file.",
+                    {"row": line},
                 )
             )
             continue
@@ -428,10 +457,12 @@ def _check(item: _File) -> str | None:
     if mode == "P" and transparent:
         note = _MODE_NOTES["PA"]
     if note:
-        item.notes.append(("converted", "info", f"Converted to RGB: the image {note}."))
+        item.notes.append(("converted", "info", f"Converted to RGB: the image {note}.",
+                           {"mode": "PA" if mode == "P" and transparent else mode}))
     if orientation in range(2, 9):
         item.notes.append(
-            ("exif_rotated", "info", f"Turned upright using its EXIF orientation (value {orientation}).")
+            ("exif_rotated", "info", f"Turned upright using its EXIF orientation (value {orientation}).",
+             {"value": orientation})
         )
     if min(item.width, item.height) < MIN_SIDE:
         item.notes.append(
@@ -439,6 +470,7 @@ def _check(item: _File) -> str | None:
                 "tiny_image",
                 "warning",
                 f"Only {item.width}×{item.height} pixels; images under {MIN_SIDE} px on a side carry little detail.",
+                {"width": item.width, "height": item.height, "min": MIN_SIDE},
             )
         )
     suffix = item.path.suffix.lower()
@@ -468,6 +500,7 @@ def _resolve_duplicates(files: list[_File], problems: list[dict[str, Any]]) -> l
                         "error",
                         f"The same image is in classes {classes} (also {others}); every copy was left out — "
                         "keep it only in the class it belongs to.",
+                        {"classes": labels, "others": [o.original for o in copies if o is not f]},
                     )
                 )
             continue
@@ -483,6 +516,7 @@ def _resolve_duplicates(files: list[_File], problems: list[dict[str, Any]]) -> l
                         "warning",
                         f"The same image as '{keep.original}' in {keep.split}; only the {keep.split} copy was kept, "
                         f"so {f.split} results are not inflated.",
+                        {"kept": keep.original, "split": keep.split, "other": f.split},
                     )
                 )
             else:
@@ -492,6 +526,7 @@ def _resolve_duplicates(files: list[_File], problems: list[dict[str, Any]]) -> l
                         "duplicate",
                         "warning",
                         f"An exact copy of '{keep.original}'; one copy was kept.",
+                        {"kept": keep.original},
                     )
                 )
     return kept
@@ -512,13 +547,14 @@ def _drop_small_classes(
                 "so it was left out — add more images of it."
             )
             for original in [f.original for f in members] or [label]:
-                problems.append(_problem(original, "small_class", "warning", message))
+                problems.append(_problem(original, "small_class", "warning", message,
+                                         {"label": label, "n": len(members), "min": MIN_CLASS_SIZE}))
         elif given and not any(f.split == "train" for f in members):
             message = (
                 f"The class '{label}' has no images in train/, so it cannot be learned and was left out."
             )
             for f in members:
-                problems.append(_problem(f.original, "no_train", "warning", message))
+                problems.append(_problem(f.original, "no_train", "warning", message, {"label": label}))
         else:
             kept.extend(members)
     return kept
@@ -537,6 +573,7 @@ def _build(
     val_fraction: float,
     test_fraction: float,
     progress: Progress | None,
+    name: str | None = None,
 ) -> ImportReport:
     given = any(f.split is not None for f in files)
     if not files:
@@ -553,7 +590,8 @@ def _build(
             good.append(item)
             problems.extend(_problem(item.original, *note) for note in item.notes)
         else:
-            problems.append(_problem(item.original, "unreadable", "warning", f"Skipped: the file {reason}."))
+            problems.append(_problem(item.original, "unreadable", "warning", f"Skipped: the file {reason}.",
+                                     {"reason": reason}, code=_unreadable_code(reason)))
         if progress:
             progress(done, total)
     if not good:
@@ -630,7 +668,7 @@ def _build(
         "format": FORMAT,
         "id": dataset_id,
         "fingerprint": fingerprint,
-        "name": source.stem if source.is_file() else source.name,
+        "name": name or (source.stem if source.is_file() else source.name),
         "source": str(source.resolve()),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "classes": classes,
@@ -694,3 +732,84 @@ def _report(dataset_dir: Path, *, reused: bool) -> ImportReport:
     return ImportReport(
         dataset_dir=dataset_dir, manifest=manifest, problems=problems, counts=counts, reused=reused
     )
+
+
+# --- leaving flagged files out -----------------------------------------------------------------
+
+_POINTS_AT_KEPT = ("duplicate", "leak")  # these name the dropped copy; the copy in the dataset is params["kept"]
+
+
+def flagged_files(dataset_dir: str | Path) -> list[dict[str, Any]]:
+    """Files of the dataset that problems.json has warnings on: [{"file": original, "problems": [...]}], in order.
+
+    A duplicate's problem names the copy that was dropped; the flag goes to the copy that was kept.
+    """
+    manifest = load_manifest(dataset_dir)
+    present = {it["original"] for it in manifest["items"]}
+    path = Path(dataset_dir) / "problems.json"
+    problems = read_json(path) if path.is_file() else []
+    found: dict[str, list[dict[str, Any]]] = {}
+    for p in problems if isinstance(problems, list) else []:
+        # Errors are on files that were left out already; info (a conversion, say) is no reason to drop one.
+        if not isinstance(p, dict) or p.get("severity") != "warning":
+            continue
+        target = p.get("file")
+        if target not in present and p.get("kind") in _POINTS_AT_KEPT:
+            target = (p.get("params") or {}).get("kept")
+        if target in present:
+            found.setdefault(target, []).append(p)
+    return [{"file": f, "problems": ps} for f, ps in found.items()]
+
+
+def exclude_files(dataset_dir: str | Path, files: list[str], dest_root: str | Path | None = None) -> ImportReport:
+    """A new dataset: `dataset_dir` without the items whose original path is in `files`, splits unchanged.
+
+    The old dataset is not touched, so runs trained on it stay valid; the new one has its own id and
+    fingerprint and lists the left-out files in problems.json (kind "excluded").
+    """
+    from engine.data.bins import coded_error
+
+    dataset_dir = Path(dataset_dir)
+    manifest = load_manifest(dataset_dir)
+    dest_root = Path(dest_root) if dest_root is not None else dataset_dir.parent
+    drop = {f for f in files if isinstance(f, str)} & {it["original"] for it in manifest["items"]}
+    if not drop:
+        raise coded_error("exclude_none")
+    kept_items = [it for it in manifest["items"] if it["original"] not in drop]
+    for label in manifest["classes"]:
+        members = [it for it in kept_items if it["label"] == label]
+        if len(members) < MIN_CLASS_SIZE or not any(it["split"] == "train" for it in members):
+            raise coded_error("exclude_empties_class", label=label, min=MIN_CLASS_SIZE)
+    fingerprint = hashlib.sha256(
+        "\n".join(sorted(f"{it['label']}\t{it['sha256']}" for it in kept_items)).encode("utf-8")
+    ).hexdigest()
+    assignment = "\n".join(sorted(f"{it['sha256']}\t{it['split']}" for it in kept_items))
+    id_params = {"source": "excluded", "assignment": hashlib.sha256(assignment.encode()).hexdigest()}
+    dataset_id = hashlib.sha256(
+        f"{FORMAT}\n{fingerprint}\n{json.dumps(id_params, sort_keys=True)}".encode()
+    ).hexdigest()[:12]
+    final = dest_root / dataset_id
+    if is_dataset_dir(final):
+        return _report(final, reused=True)
+    excluded = sorted(set(manifest.get("excluded") or []) | drop)
+    new_manifest = {
+        **manifest,
+        "id": dataset_id,
+        "fingerprint": fingerprint,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "derived_from": manifest["id"],
+        "excluded": excluded,
+        "items": kept_items,
+    }
+    path = dataset_dir / "problems.json"
+    old = read_json(path) if path.is_file() else []
+    problems = [p for p in old if p.get("file") not in drop and (p.get("params") or {}).get("kept") not in drop]
+    problems += [
+        _problem(f, "excluded", "info", f"Left out by hand from dataset {manifest['id']}.", {"dataset": manifest["id"]})
+        for f in sorted(drop)
+    ]
+    problems.sort(key=lambda p: (_SEVERITY_RANK.get(p.get("severity"), 3), p.get("kind", ""), p.get("file", "")))
+    sources = [_File(dataset_dir / it["file"], it["original"], it["label"], it["split"], sha256=it["sha256"])
+               for it in kept_items]
+    _write(final, sources, kept_items, new_manifest, problems)
+    return _report(final, reused=False)

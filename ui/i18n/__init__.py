@@ -49,6 +49,50 @@ def preset_line(lang: str, line: str) -> str:
     return PRESET_LINES_RU.get(line, line) if lang == "ru" else line
 
 
+def engine_text(lang: str, group: str, code: Any, params: Any = None, english: str | None = None) -> str:
+    """A sentence the engine wrote, in `lang`: the string `group.code` filled with `params`.
+
+    In English the engine's own sentence is used as it is; anything unknown (an older run, a new code, odd
+    params) falls back to the English sentence, so nothing is ever lost to a missing translation.
+    """
+    if lang == DEFAULT and english:
+        return english
+    key = f"{group}.{code}"
+    if not isinstance(code, str) or key not in STRINGS:
+        return english or ""
+    try:
+        return t(lang, key, **_fields(lang, params if isinstance(params, dict) else {}))
+    except (KeyError, IndexError, ValueError, TypeError):
+        return english or ""
+
+
+def problem_text(lang: str, problem: dict[str, Any]) -> str:
+    """The details of an import problem (a problems.json entry) in `lang`."""
+    return engine_text(lang, "pmsg", problem.get("code") or problem.get("kind"), problem.get("params"),
+                       problem.get("message", ""))
+
+
+def error_text(lang: str, e: BaseException) -> str:
+    """A data error for people in `lang`: by its code when it has one (engine.data.bins.CodedDataError)."""
+    return engine_text(lang, "dataerr", getattr(e, "code", None), getattr(e, "params", None), str(e))
+
+
+_SPLIT_FIELDS = ("split", "other")
+
+
+def _fields(lang: str, params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in _SPLIT_FIELDS and f"split.{value}" in STRINGS:
+            value = t(lang, f"split.{value}")
+        elif name == "mode" and f"colour.{value}" in STRINGS:
+            value = t(lang, f"colour.{value}")
+        elif isinstance(value, list | tuple):
+            value = ", ".join(f"'{v}'" for v in value)
+        out[name] = value
+    return out
+
+
 Prop = str | Callable[[str], Any]
 
 

@@ -130,6 +130,207 @@ STRINGS: dict[str, tuple[str, str]] = {
     "problem.converted": ("converted to RGB colour (kept)", "преобразована в цвета RGB (оставлена)"),
     "problem.exif_rotated": ("turned upright from the camera's orientation tag (kept)",
                              "повёрнута по метке ориентации камеры (оставлена)"),
+    # --- data: class bins, leaving flagged files out, engine sentences by code (ui engineer's block) ------
+    "problem.excluded": ("left out by hand (not in this dataset)", "исключён вручную (нет в этом наборе)"),
+    "bins.title": ("### …or build the dataset here, class by class",
+                   "### …или соберите набор здесь, класс за классом"),
+    "bins.intro": ("Add a class, give it a name, then drop its pictures (or take photos with the webcam). "
+                   "When every class has its pictures, press **Use these pictures**: they are checked and split "
+                   "like an imported folder. The pictures are copied into the project; your files stay as they are.",
+                   "Добавьте класс, назовите его и перетащите его картинки (или снимите веб-камерой). Когда у "
+                   "каждого класса есть картинки, нажмите **Использовать эти картинки**: они проверяются и "
+                   "делятся так же, как импортированная папка. Картинки копируются в проект; ваши файлы не "
+                   "меняются."),
+    "bins.class": ("Class", "Класс"),
+    "bins.name": ("Name of the class", "Название класса"),
+    "bins.name_placeholder": ("e.g. ripe", "например, спелые"),
+    "bins.add": ("Add class", "Добавить класс"),
+    "bins.rename": ("Rename", "Переименовать"),
+    "bins.remove": ("Remove class…", "Удалить класс…"),
+    "bins.remove_confirm": ("Remove the class **{name}** and its {n} picture(s)? Only the copies in the project go; "
+                            "your own files stay.",
+                            "Удалить класс **{name}** и его картинки ({n})? Удаляются только копии в проекте; "
+                            "ваши файлы остаются."),
+    "bins.remove_yes": ("Yes, remove it", "Да, удалить"),
+    "bins.remove_no": ("Cancel", "Отмена"),
+    "bins.default_name": ("Class", "Класс"),
+    "bins.files": ("Drop pictures for the chosen class", "Перетащите картинки для выбранного класса"),
+    "bins.webcam": ("…or take a photo for it", "…или сделайте снимок для него"),
+    "bins.gallery": ("Pictures of the chosen class", "Картинки выбранного класса"),
+    "bins.use": ("Use these pictures", "Использовать эти картинки"),
+    "bins.remove_picture": ("Remove the selected picture", "Удалить выбранную картинку"),
+    "bins.pick_picture": ("Click a picture of the class first.", "Сначала нажмите на картинку класса."),
+    "bins.picture_removed": ("'{file}' removed.", "«{file}» удалена."),
+    "bins.none": ("No classes yet: add a class, then drop its pictures.",
+                  "Классов пока нет: добавьте класс, затем перетащите его картинки."),
+    "bins.row": ("{name}: {n} picture(s)", "{name}: картинок — {n}"),
+    "bins.class_added": ("Class **{name}** added. Now drop its pictures.",
+                         "Класс **{name}** добавлен. Теперь перетащите его картинки."),
+    "bins.renamed": ("Renamed to **{name}**.", "Переименовано в **{name}**."),
+    "bins.removed": ("Class **{name}** removed.", "Класс **{name}** удалён."),
+    "bins.added": ("Added {n} picture(s) to **{name}**.", "Добавлено картинок: {n} — в класс **{name}**."),
+    "bins.not_added": ("Not added:", "Не добавлены:"),
+    "bins.pick_class": ("Choose a class first (or add one).", "Сначала выберите класс (или добавьте его)."),
+    "bins.need_two": ("Add at least two classes with two or more pictures each first.",
+                      "Сначала добавьте хотя бы два класса, в каждом не меньше двух картинок."),
+    "refusal.empty": ("'{file}' is empty (0 bytes).", "«{file}» — пустой файл (0 байт)."),
+    "refusal.too_big": ("'{file}' is larger than {max_mb} MB.", "«{file}» больше {max_mb} МБ."),
+    "refusal.not_image": ("'{file}' is not a picture Konstruktor can read ({why}).",
+                          "«{file}» — не картинка, которую Konstruktor может прочитать ({why})."),
+    "refusal.class_full": ("'{file}' was not added: the class already has {max} pictures.",
+                           "«{file}» не добавлен: в классе уже {max} картинок."),
+    "refusal.missing": ("'{file}' was not received; upload it again.", "«{file}» не получен; загрузите его снова."),
+    "dataerr.empty_name": ("A class needs a name; type one.", "Классу нужно название; введите его."),
+    "dataerr.long_name": ("The class name '{name}' is longer than {max} characters; shorten it.",
+                          "Название класса «{name}» длиннее {max} символов; сократите его."),
+    "dataerr.bad_name": ("The class name '{name}' cannot be a folder name; leave out \\ / : * ? \" < > | and dots at "
+                         "the ends.",
+                         "Название «{name}» не годится для имени папки; уберите \\ / : * ? \" < > | и точки по "
+                         "краям."),
+    "dataerr.taken": ("There already is a class named '{name}'; choose another name.",
+                      "Класс «{name}» уже есть; выберите другое название."),
+    "dataerr.no_class": ("There is no class '{name}' any more (it may have been removed in another window); pick a "
+                         "class again.",
+                         "Класса «{name}» больше нет (возможно, его удалили в другом окне); выберите класс снова."),
+    "dataerr.too_many_classes": ("A project can have at most {max} classes; remove one first.",
+                                 "В проекте может быть не больше {max} классов; сначала удалите один."),
+    "dataerr.too_many_files": ("{n} files were dropped at once; add at most {max} at a time.",
+                               "Перетащено сразу {n} файлов; добавляйте не больше {max} за раз."),
+    "dataerr.no_files": ("No files were given; choose or drop some pictures.",
+                         "Файлы не получены; выберите или перетащите картинки."),
+    "dataerr.no_picture": ("There is no picture '{file}' in the class '{name}' any more; click a picture again.",
+                           "Картинки «{file}» в классе «{name}» больше нет; нажмите на картинку снова."),
+    "dataerr.exclude_none": ("None of the chosen files is in this dataset; tick files in the list.",
+                             "Ни одного из выбранных файлов нет в этом наборе; отметьте файлы в списке."),
+    "dataerr.exclude_empties_class": ("Leaving these files out would leave the class '{label}' with too few pictures "
+                                      "to learn (it needs at least {min}, one of them for training); untick some of "
+                                      "its files.",
+                                      "Без этих файлов в классе «{label}» останется слишком мало картинок (нужно "
+                                      "не меньше {min}, одна из них — для обучения); снимите отметку с части его "
+                                      "файлов."),
+    "exclude.title": ("**Leave flagged files out.** Tick files the check warned about and rebuild the dataset "
+                      "without them. The current dataset stays as it is, so models trained on it stay valid.",
+                      "**Исключить отмеченные файлы.** Отметьте файлы, о которых предупредила проверка, и "
+                      "пересоберите набор без них. Текущий набор не меняется, поэтому обученные на нём модели "
+                      "остаются в силе."),
+    "exclude.files": ("Files the check warned about", "Файлы, о которых предупредила проверка"),
+    "exclude.button": ("Leave the ticked files out", "Исключить отмеченные файлы"),
+    "exclude.none_ticked": ("Tick at least one file first.", "Сначала отметьте хотя бы один файл."),
+    "exclude.done": ("Rebuilt without {n} file(s): {total} pictures now (dataset {id}).",
+                     "Набор пересобран без файлов ({n}): теперь картинок — {total} (набор {id})."),
+    "exclude.reused": ("This selection was built before: {total} pictures (dataset {id}); using it.",
+                       "Такой набор уже собирали: картинок — {total} (набор {id}); используем его."),
+    # Why the engine chose a training mode (engine.train.MODE_REASONS, by code).
+    "reason.settings": ("chosen in the settings", "выбран в настройках"),
+    "reason.no_pretrained": ("no pretrained weights for {model} are on this computer, so it learns from scratch; "
+                             "expect much lower accuracy with little data",
+                             "предобученных весов {model} на этом компьютере нет, поэтому модель учится с нуля; "
+                             "с малым количеством данных точность будет намного ниже"),
+    "reason.few_images": ("the smallest class has only {smallest} training image(s): a linear head on frozen "
+                          "pretrained features is the most reliable choice with so little data",
+                          "в самом маленьком классе картинок для обучения всего {smallest}: линейный слой поверх "
+                          "замороженных предобученных признаков — самый надёжный выбор при таком малом количестве "
+                          "данных"),
+    "reason.gpu": ("{smallest}+ images per class and a GPU: fine-tuning the upper layers after a linear-probe warm "
+                   "start usually beats a frozen backbone",
+                   "{smallest}+ картинок на класс и есть GPU: дообучение верхних слоёв после линейного зонда обычно "
+                   "точнее замороженной сети"),
+    "reason.cpu_slow": ("fine-tuning {total} images would take about {minutes} minutes on this CPU; a linear probe "
+                        "takes seconds (pick fine-tune, or train on a GPU, for more accuracy)",
+                        "дообучение на {total} картинках заняло бы на этом процессоре около {minutes} мин; линейный "
+                        "зонд — секунды (для большей точности выберите дообучение или обучайте на GPU)"),
+    "reason.cpu_ok": ("{smallest}+ images per class and about {minutes} minute(s) on this CPU: fine-tuning the upper "
+                      "layers after a linear-probe warm start usually beats a frozen backbone",
+                      "{smallest}+ картинок на класс и около {minutes} мин на этом процессоре: дообучение верхних "
+                      "слоёв после линейного зонда обычно точнее замороженной сети"),
+    # Why a run ended without a model (engine.train.FAILURE_CODES; `interrupted` is the runner's).
+    "failure.cancelled": ("Training was stopped. The last checkpoint is kept; start the run again to resume it.",
+                          "Обучение остановлено. Последняя контрольная точка сохранена; запустите обучение снова, "
+                          "чтобы продолжить."),
+    "failure.out_of_memory": ("The computer ran out of memory. Use a smaller model, a smaller batch size, or a "
+                              "smaller image size.",
+                              "Компьютеру не хватило памяти. Возьмите модель поменьше, меньший размер батча или "
+                              "меньший размер картинок."),
+    "failure.gpu_out_of_memory": ("The GPU ran out of memory. Use a smaller batch size, a smaller model, or a "
+                                  "smaller image size.",
+                                  "GPU не хватило памяти. Возьмите меньший размер батча, модель поменьше или "
+                                  "меньший размер картинок."),
+    "failure.internal_error": ("Training stopped because of an internal error ({error}). The details are in {log}.",
+                               "Обучение остановилось из-за внутренней ошибки ({error}). Подробности — в {log}."),
+    "failure.weights_unavailable": ("The pretrained weights of this model are not on this computer and cannot be "
+                                    "downloaded now; choose a model marked “works offline”, or train from scratch.",
+                                    "Предобученных весов этой модели нет на компьютере, и скачать их сейчас нельзя; "
+                                    "выберите модель с отметкой «работает офлайн» или обучайте с нуля."),
+    "failure.interrupted": ("The training process ended unexpectedly. The details are in {console} and {log}; start "
+                            "the run again to resume it.",
+                            "Процесс обучения неожиданно завершился. Подробности — в {console} и {log}; запустите "
+                            "обучение снова, чтобы продолжить."),
+    "cv.two_classes": ("cross-validation needs at least two classes",
+                       "для перекрёстной проверки нужно хотя бы два класса"),
+    "cv.one_sample": ("cross-validation needs at least 2 samples in every class; with only one: class {label}",
+                      "для перекрёстной проверки нужно хотя бы 2 картинки в каждом классе; только одна в классе "
+                      "{label}"),
+    # Import problems in detail (engine.data.importer.PROBLEM_CODES, by code).
+    "pmsg.conflict": ("The same image is in classes {classes} (also {others}); every copy was left out — keep it "
+                      "only in the class it belongs to.",
+                      "Одна и та же картинка есть в классах {classes} (также {others}); все копии пропущены — "
+                      "оставьте её только в том классе, к которому она относится."),
+    "pmsg.unreadable.empty": ("Skipped: the file is empty (0 bytes).", "Пропущен: файл пустой (0 байт)."),
+    "pmsg.unreadable.not_image": ("Skipped: the file is not an image in a supported format (JPEG, PNG, WEBP, BMP, "
+                                  "TIFF, GIF).",
+                                  "Пропущен: файл — не картинка поддерживаемого формата (JPEG, PNG, WEBP, BMP, "
+                                  "TIFF, GIF)."),
+    "pmsg.unreadable.too_large": ("Skipped: the picture is too large.", "Пропущен: картинка слишком большая."),
+    "pmsg.unreadable.damaged": ("Skipped: the file is damaged or truncated.", "Пропущен: файл повреждён или обрезан."),
+    "pmsg.unreadable.no_pixels": ("Skipped: the picture has no pixels.", "Пропущен: в картинке нет пикселей."),
+    "pmsg.unreadable.open": ("Skipped: the file cannot be opened.", "Пропущен: файл не открывается."),
+    "pmsg.unreadable.decode": ("Skipped: the file cannot be decoded.", "Пропущен: файл не удаётся раскодировать."),
+    "pmsg.missing": ("Skipped: row {row} of the CSV names this file, but there is no such file.",
+                     "Пропущен: строка {row} CSV называет этот файл, но такого файла нет."),
+    "pmsg.small_class": ("The class '{label}' has {n} usable image(s); a class needs at least {min}, so it was left "
+                         "out — add more images of it.",
+                         "В классе «{label}» пригодных картинок: {n}; нужно не меньше {min}, поэтому класс "
+                         "пропущен — добавьте картинок."),
+    "pmsg.no_train": ("The class '{label}' has no images in train/, so it cannot be learned and was left out.",
+                      "В классе «{label}» нет картинок в train/, его нельзя выучить, поэтому он пропущен."),
+    "pmsg.leak": ("The same image as '{kept}' in {split}; only the {split} copy was kept, so {other} results are "
+                  "not inflated.",
+                  "Та же картинка, что «{kept}» в части «{split}»; оставлена только копия в «{split}», чтобы "
+                  "результаты на «{other}» не были завышены."),
+    "pmsg.duplicate": ("An exact copy of '{kept}'; one copy was kept.", "Точная копия «{kept}»; оставлена одна копия."),
+    "pmsg.ignored.loose": ("Skipped: the file is not inside a class folder.", "Пропущен: файл не в папке класса."),
+    "pmsg.ignored.not_split": ("Skipped: next to train/ only val/ and test/ folders are read.",
+                               "Пропущено: рядом с train/ читаются только папки val/ и test/."),
+    "pmsg.tiny_image": ("Only {width}×{height} pixels; images under {min} px on a side carry little detail.",
+                        "Всего {width}×{height} пикселей; в картинках меньше {min} px по стороне мало деталей."),
+    "pmsg.converted": ("Converted to RGB: the image {mode}.", "Преобразована в RGB: картинка {mode}."),
+    "pmsg.exif_rotated": ("Turned upright using its EXIF orientation (value {value}).",
+                          "Повёрнута по метке ориентации EXIF (значение {value})."),
+    "pmsg.excluded": ("Left out by hand from dataset {dataset}.", "Исключён вручную из набора {dataset}."),
+    "colour.1": ("was black-and-white (1-bit)", "была чёрно-белой (1 бит)"),
+    "colour.L": ("was grayscale", "была в оттенках серого"),
+    "colour.LA": ("was grayscale with transparency; transparent areas were put on white",
+                  "была в оттенках серого с прозрачностью; прозрачные места положены на белое"),
+    "colour.La": ("was grayscale with transparency; transparent areas were put on white",
+                  "была в оттенках серого с прозрачностью; прозрачные места положены на белое"),
+    "colour.P": ("was a palette image", "была с палитрой"),
+    "colour.PA": ("was a palette image with transparency; transparent areas were put on white",
+                  "была с палитрой и прозрачностью; прозрачные места положены на белое"),
+    "colour.RGBA": ("had an alpha channel; transparent areas were put on white",
+                    "имела альфа-канал; прозрачные места положены на белое"),
+    "colour.RGBa": ("had an alpha channel; transparent areas were put on white",
+                    "имела альфа-канал; прозрачные места положены на белое"),
+    "colour.CMYK": ("was CMYK", "была в CMYK"),
+    "colour.I;16": ("was 16-bit; it was scaled to 8 bits", "была 16-битной; приведена к 8 битам"),
+    "colour.I;16B": ("was 16-bit; it was scaled to 8 bits", "была 16-битной; приведена к 8 битам"),
+    "colour.I;16L": ("was 16-bit; it was scaled to 8 bits", "была 16-битной; приведена к 8 битам"),
+    "colour.I;16N": ("was 16-bit; it was scaled to 8 bits", "была 16-битной; приведена к 8 битам"),
+    "colour.I": ("was 32-bit integer; it was scaled to 8 bits", "была 32-битной целочисленной; приведена к 8 битам"),
+    "colour.F": ("was floating-point; it was scaled to 8 bits", "была с плавающей точкой; приведена к 8 битам"),
+    "colour.YCbCr": ("was YCbCr", "была в YCbCr"),
+    "colour.LAB": ("was in the Lab colour space", "была в цветовом пространстве Lab"),
+    "colour.HSV": ("was HSV", "была в HSV"),
+    # --- end of the ui engineer's block ---------------------------------------------------------------------
     # --- train ------------------------------------------------------------------------------
     "train.no_data": ("Import pictures in the **Data** tab first.", "Сначала импортируйте картинки на вкладке **Данные**."),
     "train.data_line": ("Data: {n} pictures in {k} classes (the smallest class has {smallest} for training).",
@@ -363,6 +564,100 @@ STRINGS: dict[str, tuple[str, str]] = {
     "runs.chosen": ("**{run}** is now the project's model.", "**{run}** теперь модель проекта."),
     "runs.resume_only": ("Only a stopped, interrupted or failed run can be resumed.",
                          "Продолжить можно только остановленный, прерванный или неудачный запуск."),
+    # --- runs: side by side (compare engineer) -------------------------------------------------
+    "runs.pick": ("Pick 2–4 finished runs to see side by side", "Выберите 2–4 завершённых запуска для сравнения"),
+    "runs.side_by_side": ("Compare side by side", "Сравнить рядом"),
+    "runs.pick_2_4": ("Pick two to four finished runs of this project.",
+                      "Выберите от двух до четырёх завершённых запусков этого проекта."),
+    "runs.sbs_summary": ("Side by side", "Рядом"),
+    "runs.sbs_per_class": ("F1 per class", "F1 по классам"),
+    "runs.sbs_matrices": ("Confusion matrices (test)", "Матрицы ошибок (тест)"),
+    "runs.row_model": ("model", "модель"),
+    "runs.row_mode": ("mode", "режим"),
+    "runs.row_data": ("data fingerprint", "отпечаток данных"),
+    "runs.row_split": ("scored on", "оценка на"),
+    "runs.row_accuracy": ("accuracy", "точность"),
+    "runs.row_balanced": ("balanced accuracy", "сбалансированная точность"),
+    "runs.row_f1": ("macro-F1", "macro-F1"),
+    "runs.row_cv": ("cross-validated accuracy (mean ± std)", "точность на перекрёстной проверке (среднее ± откл.)"),
+    "runs.row_time": ("train time, s", "время обучения, с"),
+    "runs.row_size": ("size of best.pt, MB", "размер best.pt, МБ"),
+    "runs.row_params": ("parameters, M", "параметров, млн"),
+    "runs.row_epochs": ("epochs run (best)", "эпох пройдено (лучшая)"),
+    "runs.same_data": ("All picked runs used the same data.", "Все выбранные запуски обучены на одних данных."),
+    "runs.other_data": ("Careful: the picked runs used different data, so their scores are not directly comparable.",
+                        "Осторожно: выбранные запуски обучены на разных данных, их оценки нельзя сравнивать напрямую."),
+    # --- compare ------------------------------------------------------------------------------
+    "tab.compare": ("Compare", "Сравнение"),
+    "cmp.intro": ("Train several models and modes on the same split within a time budget and see which is best. "
+                  "Candidates that won't fit the budget are skipped, with the reason. Each one becomes an ordinary "
+                  "run of this project (see **Runs**).",
+                  "Обучите несколько моделей и режимов на одном и том же разбиении за отведённое время и узнайте, "
+                  "какая лучше. Кандидаты, которые не успеют, пропускаются с объяснением. Каждый становится "
+                  "обычным запуском проекта (см. **Запуски**)."),
+    "cmp.candidates": ("Candidates (model · mode)", "Кандидаты (модель · режим)"),
+    "cmp.candidates_info": ("The ticked ones are the default set for this computer.",
+                            "Отмечен набор по умолчанию для этого компьютера."),
+    "cmp.budget": ("Time budget, minutes", "Время на всё, минут"),
+    "cmp.search": ("Search learning rate and epochs", "Подобрать скорость обучения и число эпох"),
+    "cmp.search_info": ("Up to 4 trials per fine-tune candidate, all shown in the table; the best is starred.",
+                        "До 4 попыток на кандидата с дообучением, все видны в таблице; лучшая отмечена звёздочкой."),
+    "cmp.start": ("Start comparing", "Начать сравнение"),
+    "cmp.stop": ("Stop", "Остановить"),
+    "cmp.table": ("Leaderboard", "Таблица результатов"),
+    "cmp.none_picked": ("Tick at least one candidate.", "Отметьте хотя бы одного кандидата."),
+    "cmp.bad_choice": ("That candidate is not on the list; reload the page and pick again.",
+                       "Такого кандидата нет в списке; обновите страницу и выберите снова."),
+    "cmp.busy_train": ("A training run is going in this project; wait for it or stop it before comparing.",
+                       "В проекте идёт обучение; дождитесь его или остановите, прежде чем сравнивать."),
+    "cmp.busy": ("A comparison is already running in this project.", "В этом проекте сравнение уже идёт."),
+    "cmp.nothing_running": ("No comparison is running.", "Сравнение не идёт."),
+    "cmp.stopped": ("Stopped. The table keeps what finished.", "Остановлено. В таблице осталось то, что успело завершиться."),
+    "cmp.status_starting": ("Starting…", "Запускается…"),
+    "cmp.status_running": ("Running: {done} of {total} trials finished; now **{what}**.",
+                           "Идёт: завершено {done} из {total} попыток; сейчас **{what}**."),
+    "cmp.status_done": ("Done in {time}.", "Готово за {time}."),
+    "cmp.status_cancelled": ("Stopped after {time}.", "Остановлено через {time}."),
+    "cmp.status_failed": ("The comparison failed; the details are in console.log in {folder}.",
+                          "Сравнение завершилось ошибкой; подробности — в console.log в папке {folder}."),
+    "cmp.status_interrupted": ("The comparison process ended unexpectedly; the table keeps what finished.",
+                               "Процесс сравнения неожиданно завершился; в таблице осталось то, что успело "
+                               "завершиться."),
+    "cmp.recommended": ("**Recommended:** {reason}", "**Рекомендуем:** {reason}"),
+    "cmp.no_recommendation": ("No candidate has finished yet.", "Ни один кандидат ещё не завершился."),
+    "cmp.reason.faster": ("{name}: accuracy {acc}, within {gap} points of the best ({best}, {best_acc}), and "
+                          "{times}× faster at prediction.",
+                          "{name}: точность {acc}, в пределах {gap} п. от лучшей ({best}, {best_acc}), и в {times} "
+                          "раза быстрее при распознавании."),
+    "cmp.reason.best_near": ("{name}: the best accuracy ({acc}); {n} other(s) within {tol} points of it, none "
+                             "{factor}× faster at prediction.",
+                             "{name}: лучшая точность ({acc}); ещё {n} в пределах {tol} п. от неё, но ни один не "
+                             "быстрее в {factor} раза при распознавании."),
+    "cmp.reason.best": ("{name}: the best accuracy ({acc}), {gap} points above {second}.",
+                        "{name}: лучшая точность ({acc}), на {gap} п. выше, чем у {second}."),
+    "cmp.reason.only": ("{name}: the only candidate that finished (accuracy {acc}).",
+                        "{name}: единственный завершившийся кандидат (точность {acc})."),
+    "cmp.col_candidate": ("candidate", "кандидат"),
+    "cmp.col_trial": ("trial", "попытка"),
+    "cmp.col_status": ("status", "состояние"),
+    "cmp.col_spread": ("spread (accuracy)", "разброс (точность)"),
+    "cmp.col_train": ("train, s", "обучение, с"),
+    "cmp.col_latency": ("latency, ms", "задержка, мс"),
+    "cmp.col_params": ("parameters, M", "параметров, млн"),
+    "cmp.col_size": ("size, MB", "размер, МБ"),
+    "cmp.col_note": ("note", "примечание"),
+    "cmp.row.pending": ("waiting", "ждёт"),
+    "cmp.row.running": ("training", "обучается"),
+    "cmp.row.done": ("done", "готово"),
+    "cmp.row.failed": ("failed", "ошибка"),
+    "cmp.row.skipped": ("skipped", "пропущен"),
+    "cmp.row.cancelled": ("stopped", "остановлен"),
+    "cmp.msg.skipped_budget": ("skipped: needs about {need} by the estimate, {left} of the budget left",
+                               "пропущен: по оценке нужно около {need}, а осталось {left}"),
+    "cmp.msg.not_run": ("not run: the comparison was stopped", "не запускался: сравнение остановлено"),
+    "cmp.msg.stopped": ("stopped before it finished", "остановлен, не завершившись"),
+    "cmp.latency_how": ("Latency: one image at a time on the CPU (PyTorch, median of 20), network only.",
+                        "Задержка: одно изображение за раз на CPU (PyTorch, медиана 20 замеров), только сеть."),
     # --- settings ---------------------------------------------------------------------------
     "settings.workspace": ("Everything Konstruktor keeps (projects, imported pictures, runs, caches) is in "
                            "`{root}`. Start the app with `--workspace DIR` to use another folder.",
@@ -370,12 +665,39 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "лежит в `{root}`. Чтобы использовать другую папку, запустите приложение с "
                            "`--workspace DIR`."),
     "settings.cloud": ("Yandex Cloud", "Yandex Cloud"),
-    "settings.cloud_intro": ("Training in Yandex Cloud, for when this computer is too slow, comes in a later "
-                             "version. Nothing entered here is sent anywhere.",
-                             "Обучение в Yandex Cloud, когда этот компьютер слишком медленный, появится в "
-                             "следующей версии. Ничего из введённого здесь никуда не отправляется."),
+    "settings.cloud_intro": ("Train on a Yandex Cloud GPU VM when this computer is too slow. You need a folder, an "
+                             "Object Storage bucket and a service-account authorized key (roles compute.editor, "
+                             "storage.editor, iam.serviceAccounts.user). The key is kept only in this workspace, "
+                             "readable by you alone.",
+                             "Обучение на виртуальной машине с GPU в Yandex Cloud, когда этот компьютер слишком "
+                             "медленный. Нужны каталог, бакет Object Storage и авторизованный ключ сервисного "
+                             "аккаунта (роли compute.editor, storage.editor, iam.serviceAccounts.user). Ключ "
+                             "хранится только в этой рабочей папке и доступен только вам."),
     "settings.cloud_folder": ("Folder ID", "Идентификатор каталога"),
     "settings.cloud_key": ("Service account key file (JSON)", "Файл ключа сервисного аккаунта (JSON)"),
+    # --- Yandex Cloud (issue #6) ---------------------------------------------------------------
+    "settings.cloud_bucket": ("Object Storage bucket", "Бакет Object Storage"),
+    "settings.cloud_zone": ("Zone", "Зона"),
+    "settings.cloud_oauth": ("…or an OAuth token instead of a key", "…или OAuth-токен вместо ключа"),
+    "settings.cloud_platform": ("GPU", "GPU"),
+    "settings.cloud_gpus": ("GPUs per VM", "GPU на машину"),
+    "settings.cloud_preemptible": ("Preemptible VM (much cheaper; may be stopped, the job then resumes on a new one)",
+                                   "Прерываемая ВМ (намного дешевле; может быть остановлена, тогда задача "
+                                   "продолжится на новой)"),
+    "settings.cloud_hours": ("Hard time limit, hours", "Жёсткий лимит времени, часов"),
+    "settings.cloud_save": ("Save", "Сохранить"),
+    "settings.cloud_check": ("Check connection", "Проверить подключение"),
+    "settings.cloud_saved": ("Saved.", "Сохранено."),
+    "settings.cloud_key_saved": ("A key of service account `{sa}` is saved.", "Сохранён ключ сервисного аккаунта `{sa}`."),
+    "settings.cloud_oauth_saved": ("An OAuth token is saved.", "Сохранён OAuth-токен."),
+    "settings.cloud_no_key": ("No key is saved yet.", "Ключ ещё не сохранён."),
+    "settings.cloud_estimate": ("Cost: {text}", "Стоимость: {text}"),
+    "settings.cloud_bad_zone": ("Choose a zone from the list.", "Выберите зону из списка."),
+    "settings.cloud_bad_number": ("The number of GPUs and the time limit must be numbers.",
+                                  "Число GPU и лимит времени должны быть числами."),
+    "train.cloud_setup_first": ("Yandex Cloud is not set up yet: fill in the folder, bucket and key in Settings.",
+                                "Yandex Cloud ещё не настроен: укажите каталог, бакет и ключ в Настройках."),
+    "train.cloud_estimate": ("Training will run on Yandex Cloud. {text}", "Обучение пройдёт в Yandex Cloud. {text}"),
 }
 
 # engine.augment's step descriptions in Russian, keyed by the English line it shows.

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from ui.i18n import t
+from ui.i18n.strings import STRINGS
 from ui.state import (
     PRIVATE,
     Ctx,
@@ -109,7 +111,9 @@ def _cards(lang, m: dict, split: str, metrics: dict) -> str:
              _card(f"{m['macro_f1']:.2f}", t(lang, "eval.macro_f1"), t(lang, "eval.macro_f1_means"))]
     if "balanced_accuracy" in m:
         parts.append(_card(f"{m['balanced_accuracy']:.0%}", t(lang, "eval.balanced"), t(lang, "eval.balanced_means")))
-    info = t(lang, "eval.about_run", model=metrics.get("model", "?"), mode=metrics.get("mode", "?"), where=where)
+    mode = metrics.get("mode", "?")
+    mode = t(lang, f"mode_short.{mode}") if f"mode_short.{mode}" in STRINGS else mode
+    info = t(lang, "eval.about_run", model=metrics.get("model", "?"), mode=mode, where=where)
     return f'<p>{html.escape(info)}</p><div class="k-cards">{"".join(parts)}</div>'
 
 
@@ -117,12 +121,22 @@ def _cv(lang, cv) -> str:
     if not isinstance(cv, dict):
         return ""
     if "skipped" in cv:
-        return t(lang, "eval.cv_skipped", why=cv["skipped"])
+        return t(lang, "eval.cv_skipped", why=_cv_skipped(lang, str(cv["skipped"])))
     if "accuracy" not in cv:
         return ""
     return t(lang, "eval.cv", folds=cv["folds"], repeats=cv["repeats"], mean=f"{cv['accuracy']['mean']:.0%}",
              std=f"{cv['accuracy']['std']:.0%}", f1=f"{cv['macro_f1']['mean']:.2f}",
              f1_std=f"{cv['macro_f1']['std']:.2f}")
+
+
+def _cv_skipped(lang, why: str) -> str:
+    """engine.evaluate's reason for skipping cross-validation, in `lang` (it has no code: matched by its words)."""
+    if lang == "en":
+        return why
+    if why.startswith("cross-validation needs at least two classes"):
+        return t(lang, "cv.two_classes")
+    found = re.match(r"cross-validation needs at least 2 samples in every class; with only one: class (.+)$", why)
+    return t(lang, "cv.one_sample", label=found.group(1)) if found else why
 
 
 def _per_class(lang, m: dict) -> pd.DataFrame:

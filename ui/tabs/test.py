@@ -58,7 +58,13 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         except Exception as e:
             return None, gr.update(visible=False), message(lang, e)
 
+    def on_image(pid, lang, run_id, path, with_cam):
+        # Uploads, pastes and webcam snapshots all fire `change`; so does clearing, which just clears the answer.
+        if not path:
+            return None, gr.update(visible=False), ""
+        return on_predict(pid, lang, run_id, path, with_cam)
+
     inputs = [ctx.pid, ctx.lang, run, image, explain]
     go.click(on_predict, inputs, [result, cam, note], **PRIVATE)
-    image.upload(on_predict, inputs, [result, cam, note], **PRIVATE)
+    image.change(on_image, inputs, [result, cam, note], **PRIVATE)
     explain.input(on_predict, inputs, [result, cam, note], **PRIVATE)
