@@ -15,7 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from engine.errors import UserError
-from ui.i18n import preset_line, t
+from ui.i18n import engine_text, preset_line, t
 from ui.state import (
     PRIVATE,
     Ctx,
@@ -309,7 +309,7 @@ def _recommend(ctx: Ctx, lang: str, found, name) -> tuple[object, str]:
         return gr.update(value="linear-probe"), ""
     from engine.config import RunConfig
     from engine.models import get_spec
-    from engine.train import choose_mode
+    from engine.train import choose_mode_reason, mode_reason_text
 
     dataset_dir, manifest = found
     labels = manifest["classes"]
@@ -319,14 +319,30 @@ def _recommend(ctx: Ctx, lang: str, found, name) -> tuple[object, str]:
         return gr.update(value="linear-probe"), ""
     spec = get_spec(name)
     cfg = RunConfig(data=str(dataset_dir), model=name, mode="auto")
-    chosen, reason = choose_mode(cfg, train_counts, "cuda" if has_gpu() else "cpu", _offline(ctx, name),
-                                 spec.params_m)
-    return gr.update(value=chosen), _why(lang, chosen, reason)
+    chosen, code, params = choose_mode_reason(cfg, train_counts, "cuda" if has_gpu() else "cpu",
+                                              _offline(ctx, name), spec.params_m)
+    return gr.update(value=chosen), _why(lang, chosen, code, params, mode_reason_text(code, params))
 
 
-def _why(lang, chosen, reason) -> str:
+def _why(lang, chosen, code, params, english) -> str:
+    """'Recommended: X.' and the engine's reason for it, in `lang` (by the reason's code)."""
     head = t(lang, "train.recommended", mode=t(lang, f"mode_short.{chosen}"))
-    return f"{head} {reason[0].upper() + reason[1:]}." if lang == "en" else f"{head} {t(lang, f'why.{chosen}')}"
+    reason = engine_text(lang, "reason", code, params, english)
+    return f"{head} {reason[:1].upper() + reason[1:]}." if reason else head
+
+
+def _ended_text(lang, snap) -> str:
+    """Why a run ended without a model, in `lang`: by the code of its last event, else its English message."""
+    if snap.status == "interrupted":
+        paths = {"console": str(snap.run_dir / "console.log"), "log": str(snap.run_dir / "train.log")}
+        return engine_text(lang, "failure", "interrupted", paths, snap.message)
+    from engine.events import read_events
+
+    events, _ = read_events(snap.run_dir)
+    last = next((e for e in reversed(events) if e.get("type") == snap.status), {})
+    # The runner writes `cancelled` itself when it had to kill the process: same meaning, no code.
+    code = last.get("code") or ("cancelled" if snap.status == "cancelled" else None)
+    return engine_text(lang, "failure", code, last.get("params"), snap.message or "")
 
 
 def _preview(found, name, preset_name, flip, seed, models) -> list:
@@ -444,6 +460,10 @@ def _status(lang, snap) -> str:
         head = t(lang, "train.running_what", model=start.get("model", "?"),
                  mode=t(lang, f"mode_short.{start.get('mode')}")
                  if start.get("mode") in MODES else start.get("mode", "?"), device=start.get("device", "?"))
+        reason = engine_text(lang, "reason", start.get("mode_reason_code"), start.get("mode_reason_params"),
+                             start.get("mode_reason"))
+        if reason:
+            head += f" — {reason}"
     if snap.status == "done":
         from engine.fsutil import read_json
 
@@ -456,9 +476,9 @@ def _status(lang, snap) -> str:
                  acc=f"{acc:.0%}" if acc is not None else "?")
         return f"{head}\n\n{body}"
     if snap.status == "failed":
-        return f"{head}\n\n**{t(lang, 'train.failed')}** {snap.message or ''}\n\n{t(lang, 'train.see_log')}"
+        return f"{head}\n\n**{t(lang, 'train.failed')}** {_ended_text(lang, snap)}\n\n{t(lang, 'train.see_log')}"
     if snap.status in ("cancelled", "interrupted"):
-        return f"{head}\n\n**{t(lang, 'status.' + snap.status).capitalize()}.** {snap.message or ''}"
+        return f"{head}\n\n**{t(lang, 'status.' + snap.status).capitalize()}.** {_ended_text(lang, snap)}"
     if snap.status == "starting":
         return t(lang, "status.starting")
     if snap.status == "running":
