@@ -381,7 +381,8 @@ def _train(run_dir: Path, events: EventWriter, log: logging.Logger) -> dict[str,
     pretrained_ok = bool(cfg.weights) or available_offline(cfg.model, cache_dir=ctx.cache_root / "weights")
     mode, why_code, why_params = choose_mode_reason(cfg, train_counts, device, pretrained_ok, spec.params_m)
     why = mode_reason_text(why_code, why_params)
-    resumed = (run_dir / "checkpoints" / "last.pt").exists() or (run_dir / "checkpoints" / "last.pt.prev").exists()
+    resumed = any(p.exists() for p in (run_dir / "checkpoints" / "last.pt", run_dir / "checkpoints" / "last.pt.prev",
+                                         run_dir / "ultralytics" / "train" / "weights" / "last.pt"))
     events.emit("start", model=cfg.model, mode=mode, mode_reason=why, mode_reason_code=why_code,
                 mode_reason_params=why_params, device=device, labels=labels,
                 n_train=len(ctx.splits["train"].items), n_val=len(ctx.splits["val"].items),
