@@ -199,13 +199,13 @@ def link_tree(src: Path, dst: Path) -> None:
 # --- the CLI as a user runs it ------------------------------------------------------------------
 
 def snapshot_engine(dest: Path) -> dict[str, Any]:
-    """Copy engine/ (and export_templates/) to dest, so one benchmark measures one version of the code.
+    """Copy engine/ (with cloud/, which its CLI imports, and export_templates/) to dest: one benchmark, one code version.
 
     Others edit the engine while a long benchmark runs; every CLI call and in-process measurement
     runs from this copy instead of the live tree.
     """
     h = hashlib.sha256()
-    for name in ("engine", "export_templates"):
+    for name in ("engine", "cloud", "export_templates"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

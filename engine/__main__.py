@@ -1,4 +1,4 @@
-"""Command line: python -m engine {train,evaluate,predict,export,models,import}.
+"""Command line: python -m engine {train,evaluate,predict,export,models,import,compare}.
 
 Exit codes: 0 success; 2 bad input (one sentence on stderr, no traceback); 1 internal error;
 130 cancelled.
@@ -75,6 +75,23 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", parents=[common], help="list the models and whether they work offline")
     m.add_argument("--json", action="store_true")
 
+    c = sub.add_parser("compare", parents=[common], help="train several candidates (model:mode) on one split within "
+                       "a time budget and rank them")
+    c.add_argument("--data", required=True, help="the data, as for train (imported once: one split for every candidate)")
+    c.add_argument("--candidates", help="model:mode[:key=value,...] items separated by spaces or semicolons, e.g. "
+                                        "'tf_efficientnet_lite0:linear-probe mobilenetv2:fine-tune:search=lr,epochs' "
+                                        "(default: a set for this computer's CPU or GPU)")
+    c.add_argument("--budget-minutes", type=float, help="total time; candidates that won't fit are skipped with a reason")
+    c.add_argument("--search", help="search these settings in every fine-tune/full/scratch candidate: lr, epochs or "
+                                    "lr,epochs")
+    c.add_argument("--repeats", type=int, help="train each candidate with this many seeds and report the spread")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    c.add_argument("--out", help="the compare folder to create (default: a new folder in the workspace)")
+    c.add_argument("--json", action="store_true", help="print the leaderboard as JSON on stdout")
+    c.add_argument("--quiet", action="store_true", help="no progress output")
+    c.add_argument("--no-index", action="store_true", help=argparse.SUPPRESS)  # the UI indexes the runs itself
+
     i = sub.add_parser("import", parents=[common], help="import and check a dataset without training")
     i.add_argument("source")
     i.add_argument("--seed", type=int, default=0)
@@ -88,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KONSTRUKTOR_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
     try:
         return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
-                "models": cmd_models, "import": cmd_import}[args.command](args)
+                "models": cmd_models, "import": cmd_import, "compare": cmd_compare}[args.command](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -302,6 +319,12 @@ def cmd_export(args) -> int:
     else:
         print(result.folder.resolve())
     return 0
+
+
+def cmd_compare(args) -> int:
+    from engine.compare import cli
+
+    return cli(args)
 
 
 def cmd_models(args) -> int:

@@ -19,9 +19,9 @@ import gradio as gr
 from engine import __version__
 from ui.i18n import LANGUAGES, Texts, normalize, t
 from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none
-from ui.tabs import data, evaluate, export, projects, runs, settings, test, train
+from ui.tabs import compare, data, evaluate, export, projects, runs, settings, test, train
 
-TAB_MODULES = (projects, data, train, evaluate, test, export, runs, settings)
+TAB_MODULES = (projects, data, train, evaluate, test, export, runs, compare, settings)
 MAX_FILE_SIZE = "2gb"
 CSS = """
 #k-header { align-items: center; }

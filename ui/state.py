@@ -23,7 +23,7 @@ from ui.i18n import Texts, normalize, system_language, t
 SETTINGS_FILE = "ui_settings.json"
 # Every event handler of the app is internal: not listed, and not callable through Gradio's client API.
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
-TAB_IDS = ("projects", "data", "train", "evaluate", "test", "export", "runs", "settings")
+TAB_IDS = ("projects", "data", "train", "evaluate", "test", "export", "runs", "compare", "settings")
 log = logging.getLogger("konstruktor.ui")
 
 
