@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--config", help="a YAML RunConfig; flags given here override it")
     t.add_argument("--json", action="store_true", help="print the final metrics as JSON on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--target", choices=["local", "yandex", "auto"], default="local",
+                   help="where to train: this computer, a Yandex Cloud GPU VM, or auto (see README)")
+    t.add_argument("--yes", action="store_true", help="accept the cloud cost estimate without asking")
 
     e = sub.add_parser("evaluate", parents=[common], help="metrics of a finished run, on its own test split or on other data")
     e.add_argument("run_dir")
@@ -96,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("source")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--json", action="store_true")
+    from cloud.cli import add_parser as add_cloud_parser
+
+    add_cloud_parser(sub, common)
     return p
 
 
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KONSTRUKTOR_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
     try:
         return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
-                "models": cmd_models, "import": cmd_import, "compare": cmd_compare}[args.command](args)
+                "models": cmd_models, "import": cmd_import, "compare": cmd_compare, "cloud": cmd_cloud}[args.command](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -210,7 +216,12 @@ def cmd_train(args) -> int:
     from engine.progress import ProgressPrinter
 
     printer = None if (args.quiet or args.json) else ProgressPrinter(sys.stderr)
-    code = train.run(run_dir, echo=printer)
+    if _train_target(args, run_dir) == "yandex":
+        from cloud.cli import train_in_cloud
+
+        code = train_in_cloud(Path(run_dir), yes=args.yes, quiet=args.quiet or args.json)
+    else:
+        code = train.run(run_dir, echo=printer)
     if printer:
         printer.close()
     if not args.run_dir:
@@ -232,6 +243,24 @@ def cmd_train(args) -> int:
     if last is not None:
         print(f"error: {last.get('message')}", file=sys.stderr)
     return code
+
+
+def _train_target(args, run_dir: Path) -> str:
+    """'local' or 'yandex' for `--target`; auto says why it chose."""
+    if args.target == "local":
+        return "local"
+    from cloud.target import choose_target
+
+    target, reason = choose_target(args.target, run_dir)
+    if not (args.quiet or args.json):
+        print(reason, file=sys.stderr)
+    return target
+
+
+def cmd_cloud(args) -> int:
+    from cloud.cli import cmd_cloud as run
+
+    return run(args)
 
 
 def _refresh_index(run_dir: Path) -> None:

@@ -158,7 +158,9 @@ def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -
     from engine.runner import LocalRunner
 
     _log_to(ws.root / "logs" / "ui.log")
-    runner = LocalRunner(ws)
+    from cloud.runner import CloudRunner
+
+    runner = CloudRunner(LocalRunner(ws))  # Yandex Cloud as a second place to train; re-attaches unfinished jobs
     demo = build(ws, runner, shared=share)
     app, local_url, share_url = demo.launch(
         server_name=host, server_port=port, share=share, auth=locked_auth(*auth) if auth else None,
@@ -187,7 +189,8 @@ def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -
 def _blocked(ws) -> list[str]:
     """Never served, whatever else is allowed: the index (and its WAL files), logs, future cloud secrets."""
     index = str(ws.index_path)
-    return [index, index + "-wal", index + "-shm", str(ws.root / "logs"), str(ws.root / "cloud")]
+    return [index, index + "-wal", index + "-shm", str(ws.root / "logs"), str(ws.root / "cloud"),
+            str(ws.root / "secrets"), str(ws.root / "cloud.json")]
 
 
 def _stop_on_signals() -> None:

@@ -1,23 +1,118 @@
-"""Settings tab: language, where the workspace is, and (a placeholder for now) Yandex Cloud access."""
+"""Settings tab: language, where the workspace is, and Yandex Cloud access (folder, key, zone, bucket, VM)."""
 
 from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
 
 import gradio as gr
 
 from ui.i18n import LANGUAGES, t
-from ui.state import Ctx
+from ui.state import PRIVATE, Ctx, message
 
 ID = "settings"
 
 
 def build(ctx: Ctx, tab: gr.Tab) -> None:
+    from cloud.settings import ZONES, load_rates, load_settings
+
     T = ctx.texts.make
     language = T(gr.Radio, {"label": "app.language"}, choices=[(v, k) for k, v in LANGUAGES.items()],
                  value=ctx.texts.lang, elem_id="k-settings-language")
     ctx.language_inputs.append(language)
     T(gr.Markdown, {"value": lambda lang: t(lang, "settings.workspace", root=str(ctx.ws.root))})
+    current = load_settings(ctx.ws.root)
+    platforms = load_rates()["platforms"]
     with T(gr.Accordion, {"label": "settings.cloud"}, open=True):
         T(gr.Markdown, {"value": "settings.cloud_intro"})
         with gr.Row():
-            T(gr.Textbox, {"label": "settings.cloud_folder"}, interactive=False)
-            T(gr.Textbox, {"label": "settings.cloud_key"}, interactive=False)
+            folder = T(gr.Textbox, {"label": "settings.cloud_folder"}, value=current.folder_id,
+                       elem_id="k-cloud-folder")
+            bucket = T(gr.Textbox, {"label": "settings.cloud_bucket"}, value=current.bucket, elem_id="k-cloud-bucket")
+            zone = T(gr.Dropdown, {"label": "settings.cloud_zone"}, choices=list(ZONES), value=current.zone,
+                     elem_id="k-cloud-zone")
+        with gr.Row():
+            key_file = T(gr.File, {"label": "settings.cloud_key"}, file_types=[".json"], type="filepath",
+                         elem_id="k-cloud-key")
+            oauth = T(gr.Textbox, {"label": "settings.cloud_oauth"}, type="password", elem_id="k-cloud-oauth")
+        with gr.Row():
+            platform = T(gr.Dropdown, {"label": "settings.cloud_platform"},
+                         choices=[(p["title"], name) for name, p in platforms.items()], value=current.platform,
+                         elem_id="k-cloud-platform")
+            gpus = T(gr.Dropdown, {"label": "settings.cloud_gpus"}, choices=sorted({n for p in platforms.values() for n in p["gpus"]}),
+                     value=current.gpus,
+                     elem_id="k-cloud-gpus")
+            preemptible = T(gr.Checkbox, {"label": "settings.cloud_preemptible"}, value=current.preemptible,
+                            elem_id="k-cloud-preemptible")
+            hours = T(gr.Number, {"label": "settings.cloud_hours"}, value=current.max_hours, minimum=0.1, maximum=72,
+                      elem_id="k-cloud-hours")
+        with gr.Row():
+            save = T(gr.Button, {"value": "settings.cloud_save"}, variant="primary", elem_id="k-cloud-save")
+            check = T(gr.Button, {"value": "settings.cloud_check"}, elem_id="k-cloud-check")
+        status = gr.Markdown(key_status(ctx.ws.root, ctx.texts.lang), elem_id="k-cloud-status")
+
+    def on_save(lang, *values):
+        try:
+            return save_form(ctx.ws.root, lang, *values), None, ""
+        except Exception as e:
+            return message(lang, e), None, ""
+
+    save.click(on_save, [ctx.lang, folder, bucket, zone, platform, gpus, preemptible, hours, key_file, oauth],
+               [status, key_file, oauth], **PRIVATE)
+    check.click(lambda lang: check_form(ctx.ws.root, lang), [ctx.lang], status, **PRIVATE)
+
+
+def key_status(root: Path, lang: str) -> str:
+    """Which credentials are saved (never their content)."""
+    from cloud.auth import load_credentials
+
+    try:
+        creds = load_credentials(root) or {}
+    except Exception as e:
+        return message(lang, e)
+    if "key" in creds:
+        return t(lang, "settings.cloud_key_saved", sa=creds["key"]["service_account_id"])
+    if "oauth_token" in creds:
+        return t(lang, "settings.cloud_oauth_saved")
+    return t(lang, "settings.cloud_no_key")
+
+
+def save_form(root: Path, lang: str, folder, bucket, zone, platform, gpus, preemptible, hours, key_file,
+              oauth) -> str:
+    """Check and save the form (the browser is not trusted); a key file's content goes to secrets/ only."""
+    from cloud.auth import parse_key, save_credentials
+    from cloud.settings import ZONES, estimate, load_settings, save_settings
+    from engine.errors import UserError
+
+    if zone not in ZONES:
+        raise UserError(t(lang, "settings.cloud_bad_zone"))
+    try:
+        n_gpus, limit = int(gpus), float(hours)
+    except (TypeError, ValueError):
+        raise UserError(t(lang, "settings.cloud_bad_number")) from None
+    settings = dataclasses.replace(load_settings(root), folder_id=str(folder or "").strip(),
+                                   bucket=str(bucket or "").strip(), zone=zone, platform=str(platform),
+                                   gpus=n_gpus, preemptible=bool(preemptible), max_hours=limit)
+    save_settings(root, settings)
+    if key_file:
+        path = Path(key_file)
+        try:
+            key = parse_key(path.read_text(encoding="utf-8"), path.name)
+        finally:
+            path.unlink(missing_ok=True)  # the upload's temporary copy must not outlive this call
+        save_credentials(root, key=key)
+    elif oauth and str(oauth).strip():
+        save_credentials(root, oauth_token=str(oauth))
+    return "\n\n".join([t(lang, "settings.cloud_saved"), key_status(root, lang),
+                        t(lang, "settings.cloud_estimate", text=estimate(settings)["text"])])
+
+
+def check_form(root: Path, lang: str) -> str:
+    """The 'Check connection' answer: one line per step, the first failure says what to do."""
+    from cloud.cli import check_connection
+
+    try:
+        steps = check_connection(root)
+    except Exception as e:
+        return message(lang, e)
+    return "\n".join(f"- {'✓' if ok else '✗'} {text}" for ok, text in steps)

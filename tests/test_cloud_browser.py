@@ -1,0 +1,63 @@
+# ruff: noqa: F811 - pytest fixtures imported from cloud_stub are used as arguments
+"""Yandex Cloud in the browser: the Settings form saves a key and 'Check connection' answers step by step,
+and the Train tab's Yandex Cloud target shows the cost estimate. The app talks to the loopback stub and S3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cloud_stub import BUCKET, FOLDER, s3_url, sa_key, stub  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+WAIT_MS = 90_000  # generous: two cores shared with other work
+
+
+def test_settings_form_and_train_target_in_the_browser(stub, sa_key, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("browser tests need Debian's Chromium")
+    from e2e.conftest import CHROMIUM_ARGS, start_app, stop_app
+    from playwright.sync_api import expect, sync_playwright
+
+    key_file = tmp_path / "authorized_key.json"
+    key_file.write_text(json.dumps(sa_key))
+    workspace = tmp_path / "workspace"
+    proc, url = start_app(workspace)  # inherits the endpoint variables that point at the stub
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+            page.set_default_timeout(WAIT_MS)
+            page.goto(url)
+            page.wait_for_selector("body[data-konstruktor-ready='1']", state="attached")
+            page.get_by_role("tab", name="Settings").click()
+            page.locator("#k-cloud-folder textarea, #k-cloud-folder input").first.fill(FOLDER)
+            page.locator("#k-cloud-bucket textarea, #k-cloud-bucket input").first.fill(BUCKET)
+            page.set_input_files("#k-cloud-key input[type=file]", str(key_file))
+            # The upload must land before Save reads it.
+            expect(page.locator("#k-cloud-key")).to_contain_text("authorized_key.json", timeout=WAIT_MS)
+            page.click("#k-cloud-save")
+            status = page.locator("#k-cloud-status")
+            saved = f"A key of service account {sa_key['service_account_id']} is saved"
+            expect(status).to_contain_text(saved, timeout=WAIT_MS)
+            expect(status).to_contain_text("RUB/hour", timeout=WAIT_MS)
+            page.click("#k-cloud-check")
+            expect(status).to_contain_text("There is a subnet in ru-central1-a", timeout=WAIT_MS)
+            assert "✗" not in status.inner_text()
+            page.screenshot(path=str(tmp_path.parent / "settings-cloud.png"), full_page=True)
+            page.get_by_role("tab", name="2 · Train").click()
+            page.locator("#k-where").get_by_text("Yandex Cloud").click()
+            expect(page.locator("body")).to_contain_text("Training will run on Yandex Cloud", timeout=WAIT_MS)
+            browser.close()
+    finally:
+        stop_app(proc)
+    secrets = workspace / "secrets" / "yandex.json"
+    assert json.loads(secrets.read_text())["key"]["id"] == sa_key["id"]
+    app_log = tmp_path / f"app-{url.rstrip('/').rsplit(':', 1)[1]}.log"
+    secret = sa_key["private_key"].splitlines()[1].encode()
+    assert secret not in app_log.read_bytes()
+    for f in workspace.rglob("*"):  # only secrets/ holds the key: not the logs, the index or the settings
+        if f.is_file() and "secrets" not in f.parts:
+            assert secret not in f.read_bytes(), f
