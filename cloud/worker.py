@@ -114,7 +114,7 @@ class Worker:
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "engine", "train", str(self.run_dir), "--quiet"],
                                          cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=console,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT)  # same process group: a VM delete ends both
         finally:
             console.close()
         self.status("running")
@@ -135,11 +135,11 @@ class Worker:
 
     def stop_training(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(timeout=30)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
     def self_destruct(self) -> None:
         """Past the hard time limit: delete this VM through the Compute API with the VM's own token."""

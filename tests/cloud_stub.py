@@ -145,8 +145,8 @@ class CloudStub:
         inst.status = "RUNNING"
 
     def _kill(self, inst: Instance) -> None:
-        if inst.proc is not None and inst.proc.poll() is None:
-            try:
+        if inst.proc is not None:
+            try:  # the whole group: the worker and the training it started, even if the worker already ended
                 os.killpg(inst.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
