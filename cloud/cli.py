@@ -50,7 +50,7 @@ def check_connection(workspace_root: str | Path) -> list[tuple[bool, str]]:
 
     settings = load_settings(workspace_root)
     if not settings.configured:
-        return [(False, f"Fill in {', '.join(settings.missing())} in Settings.")]
+        return [(False, f"Fill in {', '.join(settings.missing())} in Settings (or with `python -m engine cloud setup`).")]
     steps: list[tuple[bool, str]] = []
     try:
         cloud = Cloud(workspace_root, settings)

@@ -318,7 +318,7 @@ class JobDriver:
         """The VM was preempted or lost mid-run: delete it and start a new one that resumes from the checkpoint."""
         if job.attempt >= MAX_ATTEMPTS:
             raise CloudError(f"The cloud VM stopped {job.attempt} times before training finished; try again later "
-                             "or turn off 'preemptible' in Settings.", "preempted")
+                             "or turn off 'preemptible' in Settings (or with `python -m engine cloud setup`).", "preempted")
         self._log(job, f"The cloud VM stopped (attempt {job.attempt}); starting a new one that resumes from the "
                        "last checkpoint")
         if job.instance_id:

@@ -34,7 +34,7 @@ def test_compare_two_candidates_then_see_them_side_by_side(page, app, screenshot
     expect(table).to_contain_text("mobilenetv2_100")
     expect(page.locator("#k-cmp-rec")).to_contain_text("Recommended:")
     expect(page.locator("#k-cmp-start")).to_be_enabled()
-    page.screenshot(path=str(screenshots_dir / "compare.png"), full_page=True)
+    page.screenshot(path=str(screenshots_dir / "10-compare.png"), full_page=True)
 
     # The candidates are runs of the project now: pick both and see them side by side.
     _tab(page, "Runs")
@@ -48,4 +48,4 @@ def test_compare_two_candidates_then_see_them_side_by_side(page, app, screenshot
     expect(page.locator("#k-runs-side-f1")).to_contain_text("not_face")
     expect(page.locator("#k-runs-side-cm img").first).to_be_visible()
     expect(page.locator("#k-runs-side-note")).to_contain_text("same data")
-    page.screenshot(path=str(screenshots_dir / "runs-side-by-side.png"), full_page=True)
+    page.screenshot(path=str(screenshots_dir / "11-runs-side-by-side.png"), full_page=True)

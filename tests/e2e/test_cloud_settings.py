@@ -5,30 +5,26 @@ and the Train tab's Yandex Cloud target shows the cost estimate. The app talks t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from cloud_stub import BUCKET, FOLDER, s3_url, sa_key, stub  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 90_000  # generous: two cores shared with other work
 
 
-def test_settings_form_and_train_target_in_the_browser(stub, sa_key, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("browser tests need Debian's Chromium")
-    from e2e.conftest import CHROMIUM_ARGS, start_app, stop_app
-    from playwright.sync_api import expect, sync_playwright
+def test_settings_form_and_train_target_in_the_browser(browser, stub, sa_key, screenshots_dir, tmp_path):
+    from e2e.conftest import start_app, stop_app
+    from playwright.sync_api import expect
 
     key_file = tmp_path / "authorized_key.json"
     key_file.write_text(json.dumps(sa_key))
     workspace = tmp_path / "workspace"
     proc, url = start_app(workspace)  # inherits the endpoint variables that point at the stub
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        try:
+            page = context.new_page()
             page.set_default_timeout(WAIT_MS)
             page.goto(url)
             page.wait_for_selector("body[data-konstruktor-ready='1']", state="attached")
@@ -46,11 +42,12 @@ def test_settings_form_and_train_target_in_the_browser(stub, sa_key, tmp_path):
             page.click("#k-cloud-check")
             expect(status).to_contain_text("There is a subnet in ru-central1-a", timeout=WAIT_MS)
             assert "✗" not in status.inner_text()
-            page.screenshot(path=str(tmp_path.parent / "settings-cloud.png"), full_page=True)
+            page.screenshot(path=str(screenshots_dir / "12-settings-cloud.png"), full_page=True)
             page.get_by_role("tab", name="2 · Train").click()
             page.locator("#k-where").get_by_text("Yandex Cloud").click()
             expect(page.locator("body")).to_contain_text("Training will run on Yandex Cloud", timeout=WAIT_MS)
-            browser.close()
+        finally:
+            context.close()
     finally:
         stop_app(proc)
     secrets = workspace / "secrets" / "yandex.json"
