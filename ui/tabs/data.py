@@ -55,10 +55,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     def refresh(pid, lang):
         hidden = gr.update(choices=[], value=[]), gr.update(visible=False)
         if project_or_none(ws, pid) is None:
-            return t(lang, "common.no_project"), None, None, None, *hidden
+            return t(lang, "common.no_project"), None, None, _no_problems_yet(lang), *hidden
         found = project_dataset(ws, pid)
         if found is None:
-            return t(lang, "data.empty"), None, None, None, *hidden
+            return t(lang, "data.empty"), None, None, _no_problems_yet(lang), *hidden
         dataset_dir, manifest = found
         choices = _flagged_choices(lang, dataset_dir)
         return (_summary(lang, manifest), _counts(lang, manifest), _thumbnails(dataset_dir, manifest),
@@ -487,12 +487,21 @@ def _thumbnails(dataset_dir: Path, manifest: dict) -> list[tuple]:
     return sorted(out, key=lambda x: manifest["classes"].index(x[1]))
 
 
+def _problem_columns(lang: str) -> list[str]:
+    return [t(lang, "data.col_file"), t(lang, "data.col_problem"), t(lang, "data.col_details")]
+
+
+def _no_problems_yet(lang: str) -> pd.DataFrame:
+    """The problems table before any import: its headers, no rows (not Gradio's bare 1, 2, 3)."""
+    return pd.DataFrame([], columns=_problem_columns(lang))
+
+
 def _problems(lang: str, dataset_dir: Path) -> pd.DataFrame | None:
     try:
         items = json.loads((dataset_dir / "problems.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         items = []
-    columns = [t(lang, "data.col_file"), t(lang, "data.col_problem"), t(lang, "data.col_details")]
+    columns = _problem_columns(lang)
     order = {"error": 0, "warning": 1, "info": 2}
     items = sorted(items, key=lambda p: order.get(p.get("severity"), 3))[:MAX_PROBLEM_ROWS]
     rows = [[p.get("file", ""), _kind(lang, p.get("kind", "")), problem_text(lang, p)] for p in items
