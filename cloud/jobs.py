@@ -15,8 +15,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ from cloud.worker import STATUS_KEY
 from engine.config import RunConfig
 from engine.errors import UserError
 from engine.events import TERMINAL_TYPES, EventWriter, read_events
+from engine.workspace import sqlite_connect, sqlite_write
 
 MAX_ATTEMPTS = 5  # VMs per job: preemptions are normal, endless ones are not
 
@@ -93,27 +92,11 @@ class Jobs:
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            db.row_factory = sqlite3.Row
-            yield db
-        finally:
-            db.close()
+    def _connect(self):
+        return sqlite_connect(self.path)
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+    def _write(self):
+        return sqlite_write(self.path)
 
     def create(self, run_dir: Path, settings: CloudSettings, spec: VmSpec) -> Job:
         job_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"

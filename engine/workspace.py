@@ -66,6 +66,32 @@ def _slug(text: str, limit: int = 24) -> str:
     return slug[:limit] or "run"
 
 
+@contextmanager
+def sqlite_connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the workspace index (WAL, waits for a busy writer), closed on exit."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        db.row_factory = sqlite3.Row
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def sqlite_write(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short write transaction (BEGIN IMMEDIATE), committed on success and rolled back on any error."""
+    with sqlite_connect(path) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
 class Workspace:
     """One folder holding everything Konstruktor keeps for a user."""
 
@@ -86,27 +112,11 @@ class Workspace:
     embeddings_dir = property(lambda self: self.root / "cache" / "embeddings")
     onnx_dir = property(lambda self: self.root / "cache" / "onnx")
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.index_path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            db.row_factory = sqlite3.Row
-            yield db
-        finally:
-            db.close()
+    def _connect(self):
+        return sqlite_connect(self.index_path)
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+    def _write(self):
+        return sqlite_write(self.index_path)
 
     # --- projects -------------------------------------------------------------------------
     def create_project(self, name: str) -> str:

@@ -639,12 +639,7 @@ def _build(
             "test_fraction": test_fraction,
         }
         id_params = split_params
-    fingerprint = hashlib.sha256(
-        "\n".join(sorted(f"{f.label}\t{f.sha256}" for f in kept)).encode("utf-8")
-    ).hexdigest()
-    dataset_id = hashlib.sha256(
-        f"{FORMAT}\n{fingerprint}\n{json.dumps(id_params, sort_keys=True)}".encode()
-    ).hexdigest()[:12]
+    fingerprint, dataset_id = _identity([(f.label, f.sha256) for f in kept], id_params)
 
     final = dest_root / dataset_id
     if is_dataset_dir(final):
@@ -739,6 +734,13 @@ def _report(dataset_dir: Path, *, reused: bool) -> ImportReport:
 _POINTS_AT_KEPT = ("duplicate", "leak")  # these name the dropped copy; the copy in the dataset is params["kept"]
 
 
+def _identity(pairs: list[tuple[str, str]], id_params: dict[str, Any]) -> tuple[str, str]:
+    """(content fingerprint of the labelled images, dataset id = fingerprint + how it was split)."""
+    fingerprint = hashlib.sha256("\n".join(sorted(f"{label}\t{sha}" for label, sha in pairs)).encode("utf-8")).hexdigest()
+    dataset_id = hashlib.sha256(f"{FORMAT}\n{fingerprint}\n{json.dumps(id_params, sort_keys=True)}".encode()).hexdigest()[:12]
+    return fingerprint, dataset_id
+
+
 def flagged_files(dataset_dir: str | Path) -> list[dict[str, Any]]:
     """Files of the dataset that problems.json has warnings on: [{"file": original, "problems": [...]}], in order.
 
@@ -780,14 +782,9 @@ def exclude_files(dataset_dir: str | Path, files: list[str], dest_root: str | Pa
         members = [it for it in kept_items if it["label"] == label]
         if len(members) < MIN_CLASS_SIZE or not any(it["split"] == "train" for it in members):
             raise coded_error("exclude_empties_class", label=label, min=MIN_CLASS_SIZE)
-    fingerprint = hashlib.sha256(
-        "\n".join(sorted(f"{it['label']}\t{it['sha256']}" for it in kept_items)).encode("utf-8")
-    ).hexdigest()
     assignment = "\n".join(sorted(f"{it['sha256']}\t{it['split']}" for it in kept_items))
     id_params = {"source": "excluded", "assignment": hashlib.sha256(assignment.encode()).hexdigest()}
-    dataset_id = hashlib.sha256(
-        f"{FORMAT}\n{fingerprint}\n{json.dumps(id_params, sort_keys=True)}".encode()
-    ).hexdigest()[:12]
+    fingerprint, dataset_id = _identity([(it["label"], it["sha256"]) for it in kept_items], id_params)
     final = dest_root / dataset_id
     if is_dataset_dir(final):
         return _report(final, reused=True)

@@ -7,6 +7,7 @@ builder (and torch) is imported only when a model is built.
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -285,26 +286,8 @@ def build(
         raise UserError(
             f"The image size must be a whole number of pixels from 32 to 2048; got {image_size!r}."
         )
-    if spec.family == "timm":
-        from engine.models import timm_family
-
-        return timm_family.build(
-            spec,
-            num_classes,
-            pretrained=pretrained,
-            weights=weights,
-            image_size=image_size,
-            cache_dir=cache_dir,
-        )
-    if spec.family == "ultralytics":
-        from engine.models import ultralytics_family
-
-        return ultralytics_family.build(
-            spec,
-            num_classes,
-            pretrained=pretrained,
-            weights=weights,
-            image_size=image_size,
-            cache_dir=cache_dir,
-        )
+    if spec.family in ("timm", "ultralytics"):
+        family = importlib.import_module(f"engine.models.{spec.family}_family")
+        return family.build(spec, num_classes, pretrained=pretrained, weights=weights, image_size=image_size,
+                            cache_dir=cache_dir)
     raise UserError(f"The model family '{spec.family}' of {spec.name} is not available in this version.")
