@@ -199,10 +199,9 @@ def follow(cloud, job_id: str, *, quiet: bool) -> int:
     return 130 if final.state == "cancelled" else 1
 
 
-def train_in_cloud(run_dir: Path, *, yes: bool, quiet: bool) -> int:
-    """Submit a prepared run folder to Yandex Cloud after showing the cost estimate, and follow it to the end."""
+def confirm_cloud(*, yes: bool) -> bool:
+    """Check that Yandex Cloud is set up, show the cost estimate and ask (unless `yes`); False when declined."""
     from cloud.auth import secrets_path
-    from cloud.jobs import submit
     from cloud.settings import estimate, load_settings
     from engine.workspace import Workspace
 
@@ -212,15 +211,24 @@ def train_in_cloud(run_dir: Path, *, yes: bool, quiet: bool) -> int:
         missing = settings.missing() + ([] if secrets_path(root).exists() else ["the key"])
         raise UserError(f"Yandex Cloud is not set up yet: give {', '.join(missing)} with `python -m engine cloud "
                         "setup` or in the app's Settings.")
+    print(f"Yandex Cloud: {estimate(settings)['text']}", file=sys.stderr)
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UserError("Confirm the cloud cost with --yes (no terminal to ask on).")
+    if input("Start? [y/N] ").strip().lower() in ("y", "yes", "д", "да"):
+        return True
+    print("Not started.", file=sys.stderr)
+    return False
+
+
+def train_in_cloud(run_dir: Path, *, yes: bool, quiet: bool, confirmed: bool = False) -> int:
+    """Submit a prepared run folder to Yandex Cloud after showing the cost estimate, and follow it to the end."""
+    from cloud.jobs import submit
+
+    if not confirmed and not confirm_cloud(yes=yes):
+        return 130
     cloud = _cloud()
-    est = estimate(cloud.settings)
-    print(f"Yandex Cloud: {est['text']}", file=sys.stderr)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UserError("Confirm the cloud cost with --yes (no terminal to ask on).")
-        if input("Start? [y/N] ").strip().lower() not in ("y", "yes", "д", "да"):
-            print("Not started.", file=sys.stderr)
-            return 130
     job = submit(cloud, run_dir)
     print(f"cloud job {job.id}", file=sys.stderr)
     return follow(cloud, job.id, quiet=quiet)

@@ -190,6 +190,13 @@ def cmd_train(args) -> int:
     from engine.models import get_spec
     from engine.workspace import Workspace
 
+    confirmed = False
+    if args.target == "yandex":  # set up and cost accepted before any folder is made
+        from cloud.cli import confirm_cloud
+
+        if not confirm_cloud(yes=args.yes):
+            return 130
+        confirmed = True
     if args.run_dir:
         run_dir = Path(args.run_dir)
         if not (run_dir / CONFIG_FILE).exists():
@@ -219,7 +226,7 @@ def cmd_train(args) -> int:
     if _train_target(args, run_dir) == "yandex":
         from cloud.cli import train_in_cloud
 
-        code = train_in_cloud(Path(run_dir), yes=args.yes, quiet=args.quiet or args.json)
+        code = train_in_cloud(Path(run_dir), yes=args.yes, quiet=args.quiet or args.json, confirmed=confirmed)
     else:
         code = train.run(run_dir, echo=printer)
     if printer:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from engine.train import Context
 
 ULTRA_DIR = "ultralytics"
+GOOD_COPY_EVERY_S = 30.0
 VAL_CARVE_FRACTION = 0.15
 # Our augmentation presets in Ultralytics' classification terms. Its training transform always starts with a
 # RandomResizedCrop (area from 1 - scale to 1); colour jitter is its HSV triple (brightness = hsv_v,
@@ -402,8 +403,14 @@ def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float,
             tr.stop = True  # checked by Ultralytics right after this callback
             stop["reason"] = f"the time budget of {budget_s / 60:g} minutes is used up; stopped at epoch {epoch}"
 
+    synced = {"at": float("-inf")}
+
     def on_model_save(tr) -> None:
-        _keep_good_copy(tr.last)
+        # A synced copy of a 15 MB checkpoint costs ~0.1 s, a lot beside a one-second epoch of a few dozen
+        # images: keep one at most every GOOD_COPY_EVERY_S (a kill then repeats at most that much training).
+        if time.monotonic() - synced["at"] >= GOOD_COPY_EVERY_S:
+            _keep_good_copy(tr.last)
+            synced["at"] = time.monotonic()
 
     trainer.add_callback("on_train_epoch_start", on_train_epoch_start)
     trainer.add_callback("on_train_batch_end", on_train_batch_end)
