@@ -101,7 +101,7 @@ def test_cancel_mid_run_deletes_the_vm(cloud_ws, stub, patterns):
 
 
 def test_preempted_vm_is_replaced_and_training_resumes_from_the_checkpoint(cloud_ws, stub, patterns):
-    run_dir = prepare_run(cloud_ws, patterns, mode="scratch", epochs=4, early_stopping_patience=0,
+    run_dir = prepare_run(cloud_ws, patterns, mode="scratch", epochs=6, early_stopping_patience=0,
                           model="mobilenetv2_100", image_size=32, eval={"cv": "off"})
     cloud = Cloud(cloud_ws, load_settings(cloud_ws))
     job = submit(cloud, run_dir)
@@ -124,8 +124,10 @@ def test_preempted_vm_is_replaced_and_training_resumes_from_the_checkpoint(cloud
     assert len(starts) == 2 and starts[1]["resumed"] is True
     after = events[events.index(starts[1]):]
     epochs = [e["epoch"] for e in after if e["type"] == "metrics" and e.get("split") == "train"]
-    assert epochs[0] >= 2 and epochs[-1] == 4  # resumed, not restarted
-    assert json.loads((run_dir / "metrics.json").read_text())["epochs_run"] == 4
+    # Resumed, not restarted: the second VM starts after the synced epoch (on a loaded machine the first VM may
+    # even have trained every epoch before the preemption landed, leaving the second nothing to train).
+    assert not epochs or (epochs[0] >= 2 and epochs[-1] == 6), epochs
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs_run"] == 6
     assert stub.live_instances() == [] and first_vm in stub.deleted and len(stub.deleted) == 2
 
 
