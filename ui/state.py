@@ -5,6 +5,7 @@ Nothing here imports torch: it runs while the first page is drawn.
 
 from __future__ import annotations
 
+import html
 import logging
 import shutil
 import tempfile
@@ -173,6 +174,21 @@ def headline_accuracy(metrics: dict) -> float | None:
         if isinstance(metrics.get(split), dict) and "accuracy" in metrics[split]:
             return float(metrics[split]["accuracy"])
     return None
+
+
+def duration_text(lang: str, seconds: float) -> str:
+    """'45 s' or '3 min' in `lang`."""
+    seconds = max(0, round(seconds))
+    if seconds < 90:
+        return t(lang, "time.seconds", n=seconds)
+    return t(lang, "time.minutes", n=round(seconds / 60))
+
+
+def progress_html(fraction: float, text: str | None = None) -> str:
+    """The app's progress bar (styled by .k-progress in ui/app.py), with an optional line under it."""
+    bar = (f'<div class="k-progress" role="progressbar" aria-valuenow="{fraction * 100:.0f}" aria-valuemin="0" '
+           f'aria-valuemax="100"><div style="width:{fraction * 100:.1f}%"></div></div>')
+    return bar if text is None else bar + f'<div class="k-progress-text">{html.escape(text)}</div>'
 
 
 def has_gpu() -> bool:

@@ -19,7 +19,16 @@ import pandas as pd
 from engine.errors import UserError
 from engine.fsutil import atomic_write_json, read_json
 from ui.i18n import t
-from ui.state import PRIVATE, Ctx, has_gpu, message, project_dataset, project_or_none
+from ui.state import (
+    PRIVATE,
+    Ctx,
+    duration_text,
+    has_gpu,
+    message,
+    progress_html,
+    project_dataset,
+    project_or_none,
+)
 
 ID = "compare"
 TICK_S = 1.0
@@ -273,7 +282,7 @@ def board_view(lang: str, folder: Path) -> list:
         return ["", text, "", pd.DataFrame(columns=_columns(lang)), ""]
     rows = board.get("rows") or []
     ended = [r for r in rows if r["status"] not in ("pending", "running")]
-    elapsed = _duration(lang, float(board.get("elapsed_s") or 0))
+    elapsed = duration_text(lang, float(board.get("elapsed_s") or 0))
     if state == "running":
         now = next((r for r in rows if r["status"] == "running"), None)
         what = _label(lang, now) if now else "…"
@@ -285,8 +294,7 @@ def board_view(lang: str, folder: Path) -> list:
     else:
         text = t(lang, "cmp.status_failed", folder=folder)
     fraction = len(ended) / max(1, len(rows))
-    bar = (f'<div class="k-progress" role="progressbar" aria-valuenow="{fraction * 100:.0f}" aria-valuemin="0" '
-           f'aria-valuemax="100"><div style="width:{fraction * 100:.1f}%"></div></div>') if rows else ""
+    bar = progress_html(fraction) if rows else ""
     recommendation = board.get("recommendation")
     rec = (t(lang, "cmp.recommended", reason=_reason(lang, recommendation)) if recommendation
            else t(lang, "cmp.no_recommendation"))
@@ -342,7 +350,7 @@ def _message(lang: str, r: dict) -> str:
     key = f"cmp.msg.{r.get('message_code')}"
     if lang != "en" and r.get("message_code") and key in _keys():
         try:
-            params = {k[:-2]: _duration(lang, float(v)) if k.endswith("_s") else v
+            params = {k[:-2]: duration_text(lang, float(v)) if k.endswith("_s") else v
                       for k, v in (r.get("message_params") or {}).items()}
             return t(lang, key, **params)
         except (KeyError, IndexError, ValueError):
@@ -352,13 +360,6 @@ def _message(lang: str, r: dict) -> str:
 
 def _round(value, digits):
     return round(float(value), digits) if value is not None else None
-
-
-def _duration(lang, seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 90:
-        return t(lang, "time.seconds", n=seconds)
-    return t(lang, "time.minutes", n=round(seconds / 60))
 
 
 def _data_line(lang, found) -> str:

@@ -19,9 +19,11 @@ from ui.i18n import engine_text, preset_line, t
 from ui.state import (
     PRIVATE,
     Ctx,
+    duration_text,
     has_gpu,
     headline_accuracy,
     message,
+    progress_html,
     project_dataset,
     project_or_none,
     project_runs,
@@ -455,21 +457,12 @@ def _bar(lang, snap) -> str:
         fraction = min(1.0, int(p.get("step") or 0) / total)
         text = f"{_phase(lang, p)} · {p.get('step')}/{total}"
         if p.get("eta_s") is not None:
-            text += " · " + t(lang, "train.eta", eta=_duration(lang, float(p["eta_s"])))
+            text += " · " + t(lang, "train.eta", eta=duration_text(lang, float(p["eta_s"])))
     elif snap.active:
         fraction, text = 0.0, t(lang, "status.starting")
     else:
         return ""
-    return (f'<div class="k-progress" role="progressbar" aria-valuenow="{fraction * 100:.0f}" aria-valuemin="0" '
-            f'aria-valuemax="100"><div style="width:{fraction * 100:.1f}%"></div></div>'
-            f'<div class="k-progress-text">{html.escape(text)}</div>')
-
-
-def _duration(lang, seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 90:
-        return t(lang, "time.seconds", n=seconds)
-    return t(lang, "time.minutes", n=round(seconds / 60))
+    return progress_html(fraction, text)
 
 
 def _status(lang, snap) -> str:
@@ -491,7 +484,7 @@ def _status(lang, snap) -> str:
         except (OSError, ValueError):
             metrics = {}
         acc = headline_accuracy(metrics)
-        body = t(lang, "train.done", seconds=_duration(lang, float(metrics.get("train_seconds") or 0)),
+        body = t(lang, "train.done", seconds=duration_text(lang, float(metrics.get("train_seconds") or 0)),
                  acc=f"{acc:.0%}" if acc is not None else "?")
         return f"{head}\n\n{body}"
     if snap.status == "failed":
