@@ -28,6 +28,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,34 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+@contextmanager
+def episode_maker(workspace_name: str, prefix: str, meta: dict[str, Any]):
+    """Yields (make_episode(k, seed) -> folder, workspace, scratch folder, engine snapshot folder).
+
+    Sets up what both benchmarks of this file share: a fresh workspace under .bench/, the engine snapshot
+    (recorded in `meta`), and the fixed test set, linked into every episode beside its k-shot train folder.
+    """
+    data = load_fashion_mnist(ensure_dataset())
+    workspace = BENCH_DIR / workspace_name
+    shutil.rmtree(workspace, ignore_errors=True)
+    workspace.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp_name:
+        tmp = Path(tmp_name)
+        code = tmp / "code"
+        meta["engine"] = snapshot_engine(code)
+        test_dir = tmp / "test"
+        write_pngs(test_dir, data.test_x, data.test_y, [f"test{i:05d}" for i in data.test_ids])
+
+        def make_episode(k: int, seed: int) -> Path:
+            episode = tmp / f"episode-k{k}-s{seed}"
+            ids = sample_episode(data, k, seed)
+            write_pngs(episode / "train", data.train_x[ids], data.train_y[ids], [f"train{i:05d}" for i in ids])
+            link_tree(test_dir, episode / "test")
+            return episode
+
+        yield make_episode, workspace, tmp, code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGINT, _interrupt)
@@ -281,23 +310,11 @@ def main(argv: list[str] | None = None) -> int:
         res["meta"]["wall_s"] = round(time.monotonic() - started, 1)
         write_json(results_file, res)
 
-    data = load_fashion_mnist(ensure_dataset())
-    workspace = BENCH_DIR / "compare-ws"
-    shutil.rmtree(workspace, ignore_errors=True)
-    workspace.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="konstruktor-compare-") as tmp_name:
-        tmp = Path(tmp_name)
-        code = tmp / "code"
-        res["meta"]["engine"] = snapshot_engine(code)
-        test_dir = tmp / "test"
-        write_pngs(test_dir, data.test_x, data.test_y, [f"test{i:05d}" for i in data.test_ids])
+    with episode_maker("compare-ws", "konstruktor-compare-", res["meta"]) as (make_episode, workspace, tmp, code):
         try:
             for k in shots:
                 for seed in range(args.episodes):
-                    episode = tmp / f"episode-k{k}-s{seed}"
-                    ids = sample_episode(data, k, seed)
-                    write_pngs(episode / "train", data.train_x[ids], data.train_y[ids], [f"train{i:05d}" for i in ids])
-                    link_tree(test_dir, episode / "test")
+                    episode = make_episode(k, seed)
                     log(f"{k}-shot seed {seed}: engine compare ...", started)
                     out = workspace / "compare" / f"k{k}-s{seed}"
                     rec = {"k": k, "seed": seed, **run_compare(episode, candidates, seed, args.budget_minutes, out,
@@ -341,22 +358,10 @@ def parity_main(args, command: str, out_doc: Path) -> int:
                                     "batch": args.yolo_batch,
                                     "machine": machine(("torch", "ultralytics", "numpy"))}, "pairs": []}
     started = time.monotonic()
-    data = load_fashion_mnist(ensure_dataset())
-    workspace = BENCH_DIR / "compare-yolo-ws"
-    shutil.rmtree(workspace, ignore_errors=True)
-    workspace.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="konstruktor-yolo-") as tmp_name:
-        tmp = Path(tmp_name)
-        code = tmp / "code"
-        res["meta"]["engine"] = snapshot_engine(code)
-        test_dir = tmp / "test"
-        write_pngs(test_dir, data.test_x, data.test_y, [f"test{i:05d}" for i in data.test_ids])
+    with episode_maker("compare-yolo-ws", "konstruktor-yolo-", res["meta"]) as (make_episode, workspace, tmp, code):
         for k in _parse_ints(args.shots):
             for seed in range(args.yolo_parity):
-                episode = tmp / f"episode-k{k}-s{seed}"
-                ids = sample_episode(data, k, seed)
-                write_pngs(episode / "train", data.train_x[ids], data.train_y[ids], [f"train{i:05d}" for i in ids])
-                link_tree(test_dir, episode / "test")
+                episode = make_episode(k, seed)
                 log(f"{k}-shot seed {seed}: ours, then Ultralytics' own trainer ...", started)
                 pair = yolo_parity(episode, k, seed, args.yolo_epochs, tmp / f"pair-k{k}-s{seed}", workspace, code,
                                    batch=args.yolo_batch)
