@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from clitools import engine_cli
 from cloud_stub import BUCKET, FOLDER, cloud_ws, s3_url, sa_key, stub, wait_for  # noqa: F401 - fixtures
 from imagegen import make_pattern_folder
 
@@ -17,11 +18,6 @@ from cloud.jobs import Jobs
 from engine.events import read_events
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def engine_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=timeout)
 
 
 def test_killed_client_reattaches_and_the_cloud_run_works_like_a_local_one(cloud_ws, stub, tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from clitools import engine_cli
 from imagegen import make_pattern_folder
 
 from engine.compare import Candidate, parse_candidates, read_leaderboard, recommend, trials_of
@@ -21,24 +22,6 @@ from engine.events import read_events
 ROOT = Path(__file__).resolve().parents[1]
 # Small input size, one epoch, small batches: a fine-tune candidate trains in seconds on a CPU.
 QUICK_FT = "epochs=1,image_size=96,batch_size=8"
-
-
-def engine_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=timeout)
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch) -> Path:
-    ws = tmp_path / "ws"
-    monkeypatch.setenv("KONSTRUKTOR_WORKSPACE", str(ws))
-    monkeypatch.setenv("KONSTRUKTOR_OFFLINE", "1")
-    return ws
-
-
-@pytest.fixture
-def pattern_data(tmp_path) -> Path:
-    return make_pattern_folder(tmp_path / "patterns", per_class=10)
 
 
 # --- specs, trials and the recommendation rule (no training) -------------------------------------

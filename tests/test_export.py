@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from clitools import engine_cli
 from imagegen import PATTERNS, make_pattern_folder, make_pattern_image
 from PIL import Image
 
@@ -26,11 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_FILES = {"model.onnx", "model.int8.onnx", "model.pt", "model.torchscript.pt", "labels.json",
                  "preprocess.json", "konstruktor_preprocess.py", "predict.py", "predict_torch.py",
                  "requirements.txt", "requirements-torch.txt", "README.md", "export_report.json"}
-
-
-def engine_cli(*args: str, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from clitools import engine_cli
 from imagegen import PATTERNS, make_image, make_pattern_folder, make_pattern_image
 
 from engine.events import read_events
@@ -20,24 +21,6 @@ from engine.events import read_events
 ROOT = Path(__file__).resolve().parents[1]
 # Classes told apart by their pattern (random colours); 10 per class so every split has each class.
 CLASSES = PATTERNS
-
-
-def engine_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=env or os.environ.copy(), timeout=timeout)
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch) -> Path:
-    ws = tmp_path / "ws"
-    monkeypatch.setenv("KONSTRUKTOR_WORKSPACE", str(ws))
-    monkeypatch.setenv("KONSTRUKTOR_OFFLINE", "1")
-    return ws
-
-
-@pytest.fixture
-def pattern_data(tmp_path) -> Path:
-    return make_pattern_folder(tmp_path / "patterns", per_class=10)
 
 
 def small_config(tmp_path: Path, **extra) -> Path:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from imagegen import PATTERNS, make_pattern_folder, make_pattern_image
+from imagegen import PATTERNS, make_pattern_image
 from PIL import Image
 
 from engine.errors import UserError, WeightsUnavailable
@@ -79,11 +79,6 @@ def ultralytics_settings_in_tmp(tmp_path_factory, monkeypatch):
     """In-process Ultralytics imports (if any) write their settings file under tmp, not in the home folder."""
     if "ultralytics" not in sys.modules:
         monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path_factory.mktemp("yolo_config")))
-
-
-@pytest.fixture
-def pattern_data(tmp_path) -> Path:
-    return make_pattern_folder(tmp_path / "patterns", per_class=10)
 
 
 def test_preprocessing_equals_ultralytics_eval_transform():
