@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine import stopping
 from engine.config import RunConfig
 from engine.errors import UserError
 from engine.events import PID_FILE, EventWriter
@@ -343,8 +344,8 @@ def read_leaderboard(compare_dir: str | Path) -> dict[str, Any] | None:
 
 # --- running --------------------------------------------------------------------------------------
 
-class Cancelled(Exception):
-    """Compare was asked to stop (Ctrl+C, or SIGTERM from the UI's Stop)."""
+class Cancelled(BaseException):
+    """Compare was asked to stop (Ctrl+C, or SIGTERM from the UI's Stop); no `except Exception` swallows it."""
 
 
 @dataclass
@@ -421,7 +422,10 @@ class Compare:
                 self.save()
                 self.events.emit("row", row=row)
             self.events.emit("progress", phase="compare", step=len(plan), total=len(plan), eta_s=0)
-        except (Cancelled, KeyboardInterrupt):
+        except BaseException as e:
+            if not stopping.is_stop(e, (Cancelled, KeyboardInterrupt)):
+                raise
+            stopping.settle()  # a second Stop must not cut the clean-up short
             status, code = "cancelled", 130
             self._stop_child()
             for row in self.rows:
@@ -430,6 +434,7 @@ class Compare:
                     row["message_code"] = "stopped" if row["run_dirs"] else "not_run"
                     row["message"] = ("stopped before it finished" if row["run_dirs"]
                                       else "not run: the comparison was stopped")
+        stopping.settle()
         self.save(status)
         rec = self.board.get("recommendation")
         if status == "done":
@@ -676,31 +681,20 @@ def run_compare(dataset_dir: str | Path, manifest: dict[str, Any], candidates: l
     out.mkdir(parents=True, exist_ok=True)
     cmp = Compare(out.resolve(), Path(dataset_dir), manifest, candidates, budget_minutes, seed, device, register, echo)
 
-    def on_term(signum, _frame):
-        raise Cancelled(f"signal {signum}")
-
-    main_thread = _in_main_thread()
-    previous = signal.signal(signal.SIGTERM, on_term) if main_thread else None
-    (out / PID_FILE).write_text(f"{os.getpid()}\n")
-    try:
-        code = cmp.run()
-    except Exception as e:
-        cmp.events.emit("failed", message=f"The comparison stopped because of an internal error "
-                                          f"({type(e).__name__}: {e}).")
-        if cmp.board:
-            cmp.save("failed")
-        raise
-    finally:
-        (out / PID_FILE).unlink(missing_ok=True)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with stopping.on_sigterm(lambda signum: Cancelled(f"signal {signum}")):
+        (out / PID_FILE).write_text(f"{os.getpid()}\n")
+        try:
+            code = cmp.run()
+        except Exception as e:
+            stopping.settle()
+            cmp.events.emit("failed", message=f"The comparison stopped because of an internal error "
+                                              f"({type(e).__name__}: {e}).")
+            if cmp.board:
+                cmp.save("failed")
+            raise
+        finally:
+            (out / PID_FILE).unlink(missing_ok=True)
     return code, cmp.board
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def compare_command(dataset_dir: str | Path, candidates: list[str], out: str | Path, *,

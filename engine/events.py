@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine import stopping
 from engine.fsutil import jsonable
 
 EVENTS_FILE = "events.jsonl"
@@ -34,7 +35,7 @@ class EventWriter:
     def emit(self, type: str, **fields: Any) -> dict:
         event = {"t": _now(), "type": type, **fields}
         line = json.dumps(event, default=jsonable, ensure_ascii=False)
-        with open(self.path, "a", encoding="utf-8") as f:
+        with stopping.held(), open(self.path, "a", encoding="utf-8") as f:  # a Stop never tears a line
             f.write(line + "\n")
             f.flush()
             if type in TERMINAL_TYPES:

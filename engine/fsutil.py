@@ -12,7 +12,13 @@ from typing import Any, BinaryIO
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write a file so readers see either the old or the whole new content, never a part."""
-    path = Path(path)
+    from engine import stopping
+
+    with stopping.held():  # a Stop waits for the file to be whole
+        return _atomic_write(Path(path), write)
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -11,7 +11,6 @@ import logging
 import math
 import os
 import random
-import signal
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from engine import stopping
 from engine.config import RunConfig
 from engine.errors import UserError
 from engine.events import PID_FILE, EventWriter, read_events
@@ -42,8 +42,9 @@ PROTOTYPE_BELOW = 3
 PROTOTYPE_TEMPERATURE = 10.0
 
 
-class Cancelled(Exception):
-    """The run was asked to stop (SIGTERM from the UI's Stop, or Ctrl+C)."""
+class Cancelled(BaseException):
+    """The run was asked to stop (SIGTERM from the UI's Stop, or Ctrl+C); like KeyboardInterrupt, no
+    `except Exception` on the way swallows it."""
 
 
 @dataclass
@@ -289,51 +290,53 @@ def run(run_dir: str | Path, echo=None) -> int:
     run_dir = Path(run_dir).resolve()
     events = EventWriter(run_dir, echo=echo)
     log = _make_logger(run_dir)
-
-    def on_term(signum, _frame):
-        raise Cancelled(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, on_term) if _in_main_thread() else None
     pid_file = run_dir / PID_FILE
-    pid_file.write_text(f"{os.getpid()}\n")
+    with stopping.on_sigterm(lambda signum: Cancelled(f"signal {signum}")):
+        pid_file.write_text(f"{os.getpid()}\n")
+        try:
+            return _run_reporting(run_dir, events, log)
+        finally:
+            pid_file.unlink(missing_ok=True)
+
+
+def _run_reporting(run_dir: Path, events: EventWriter, log: logging.Logger) -> int:
+    """`_train`, with its outcome written as the run's last event."""
     try:
         summary = _train(run_dir, events, log)
+        stopping.settle()
         events.emit("done", metrics=summary)
         return 0
-    except (Cancelled, KeyboardInterrupt):
+    except BaseException as e:
+        stopping.settle()
+        if not stopping.is_stop(e, (Cancelled, KeyboardInterrupt)):
+            return _report_failure(e, run_dir, events, log)
         log.info("cancelled")
         events.emit("cancelled", message="Training was stopped. The last checkpoint is kept; start the run "
                                          "again to resume it.", code="cancelled", params={})
         return 130
-    except UserError as e:
+
+
+def _report_failure(e: BaseException, run_dir: Path, events: EventWriter, log: logging.Logger) -> int:
+    if isinstance(e, UserError):
         log.error("failed: %s", e)
         events.emit("failed", message=str(e), **_failure_code(e))
         return 2
-    except MemoryError:
+    if isinstance(e, MemoryError):
         log.error("out of memory\n%s", traceback.format_exc())
         events.emit("failed", message="The computer ran out of memory. Use a smaller model, a smaller batch size, "
                                       "or a smaller image size.", code="out_of_memory", params={})
         return 1
-    except Exception as e:
-        log.error("internal error\n%s", traceback.format_exc())
-        oom = _oom_message(e)
-        error, log_path = f"{type(e).__name__}: {e}", str(run_dir / "train.log")
-        message = oom or (f"Training stopped because of an internal error ({error}). "
-                          f"The details are in {log_path}.")
-        code = {"code": "gpu_out_of_memory", "params": {}} if oom else {
-            "code": "internal_error", "params": {"error": error, "log": log_path}}
-        events.emit("failed", message=message, **code)
-        return 1
-    finally:
-        pid_file.unlink(missing_ok=True)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
+    if not isinstance(e, Exception):  # SystemExit and the like: not ours to report
+        raise e
+    log.error("internal error\n%s", traceback.format_exc())
+    oom = _oom_message(e)
+    error, log_path = f"{type(e).__name__}: {e}", str(run_dir / "train.log")
+    message = oom or (f"Training stopped because of an internal error ({error}). "
+                      f"The details are in {log_path}.")
+    code = {"code": "gpu_out_of_memory", "params": {}} if oom else {
+        "code": "internal_error", "params": {"error": error, "log": log_path}}
+    events.emit("failed", message=message, **code)
+    return 1
 
 
 # Codes of `failed`/`cancelled` events the UI says in every language; any other failure has code "user_error"
