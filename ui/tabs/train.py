@@ -128,6 +128,8 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             runs = project_runs(ws, pid)
             run_dir = Path(runs[0]["path"]) if runs else None
         drawn = draw(ctx.runner.snapshot(run_dir), lang) if run_dir else empty(lang)
+        if run_dir is None and not fresh:  # keep an answer Start just gave (say, "import pictures first")
+            drawn[run_outputs.index(state_md)] = gr.skip()
         snap_key = _key(ctx, run_dir, lang) if run_dir else None
         preset_name = preset_name if preset_name in PRESET_NAMES else "light"
         return [_data_line(lang, found), gr.update(value=name), rec if fresh else gr.skip(), rec_why,
