@@ -58,7 +58,7 @@ def test_a_stop_is_found_behind_the_error_it_caused():
         try:
             raise Stop()
         except Stop:
-            raise RuntimeError("unexpected pos 21403776 vs 21403668")  # what torch.save's zip writer said
+            raise RuntimeError("unexpected pos 21403776 vs 21403668")  # noqa: B904 - implicit, as torch.save does
     except RuntimeError as e:
         assert stopping.is_stop(e, (Stop,))
     assert not stopping.is_stop(RuntimeError("plain"), (Stop,))
@@ -71,7 +71,7 @@ def test_training_cut_inside_a_save_reports_cancelled_not_an_internal_error(tmp_
         try:
             raise train.Cancelled("signal 15")
         except train.Cancelled:
-            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")  # noqa: B904
 
     monkeypatch.setattr(train, "_train", cut)
     (tmp_path / "run").mkdir()
