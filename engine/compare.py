@@ -423,7 +423,7 @@ class Compare:
                 self.events.emit("row", row=row)
             self.events.emit("progress", phase="compare", step=len(plan), total=len(plan), eta_s=0)
         except BaseException as e:
-            if not stopping.is_stop(e, (Cancelled, KeyboardInterrupt)):
+            if not (stopping.requested() or stopping.is_stop(e, (Cancelled, KeyboardInterrupt))):
                 raise
             stopping.settle()  # a second Stop must not cut the clean-up short
             status, code = "cancelled", 130

@@ -137,7 +137,7 @@ class LocalRunner:
         for tracked in self._runs.values():
             same_run = run_dir is not None and tracked.run_dir == run_dir
             same_project = project_id is not None and tracked.project_id == project_id
-            if (same_run or same_project) and self._alive(tracked):
+            if (same_run and self._alive(tracked)) or (same_project and self._training(tracked)):
                 raise RunnerBusy(tracked.run_dir)
 
     # --- watching --------------------------------------------------------------------------
@@ -145,13 +145,18 @@ class LocalRunner:
         """The run training now in this project, if any."""
         with self._lock:
             for tracked in self._runs.values():
-                if tracked.project_id == project_id and self._alive(tracked):
+                if tracked.project_id == project_id and self._training(tracked):
                     return tracked.run_dir
         return None
 
     def active_runs(self) -> list[Path]:
         with self._lock:
-            return [t.run_dir for t in self._runs.values() if self._alive(t)]
+            return [t.run_dir for t in self._runs.values() if self._training(t)]
+
+    def _training(self, tracked: _Tracked) -> bool:
+        # A trainer that wrote its outcome is done even while its process still exits (index, output): the
+        # run reads as finished and the project may start the next one at once.
+        return self._alive(tracked) and self.snapshot(tracked.run_dir).status not in TERMINAL_TYPES
 
     def snapshot(self, run_dir: str | Path) -> RunSnapshot:
         """The run's state, read incrementally from its events.jsonl (cheap to call every second)."""

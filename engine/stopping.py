@@ -4,7 +4,7 @@ The UI's Stop sends SIGTERM to a whole process group. The handler installed by `
 the caller's exception at once, except inside `held()` (a file or an event being written): there
 the signal waits until the block ends, so a checkpoint save is never cut in half and its own
 error cannot hide the stop. After `settle()` (the outcome is known and being written) SIGTERM is
-ignored. `is_stop(e)` also finds a stop in an exception's chain.
+ignored. `is_stop(e)` also finds a stop in an exception's chain, and `requested()` says whether one came at all.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _depth = 0
+_requested = False
 _pending: int | None = None
 _raise: Callable[[int], BaseException] | None = None
 
@@ -26,13 +27,14 @@ def _main_thread() -> bool:
 @contextmanager
 def on_sigterm(make_exception: Callable[[int], BaseException]) -> Iterator[None]:
     """While inside, SIGTERM raises `make_exception(signum)` (deferred inside `held()`); main thread only."""
-    global _raise, _pending
+    global _raise, _pending, _requested
     if not _main_thread():
         yield
         return
 
     def handler(signum, _frame):
-        global _pending
+        global _pending, _requested
+        _requested = True
         if _raise is None:  # settled: the outcome is being written, let it finish
             return
         if _depth:
@@ -40,13 +42,19 @@ def on_sigterm(make_exception: Callable[[int], BaseException]) -> Iterator[None]
             return
         raise _raise(signum)
 
-    previous_raise, _raise, _pending = _raise, make_exception, None
+    previous_raise, _raise, _pending, _requested = _raise, make_exception, None, False
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
         _raise, _pending = previous_raise, None
+
+
+def requested() -> bool:
+    """Whether SIGTERM came since `on_sigterm` began. The Stop reaches a whole process group, so a helper
+    process (a data-loader worker) may die of it first and its parent fail with another error: still a stop."""
+    return _requested
 
 
 def settle() -> None:

@@ -308,7 +308,7 @@ def _run_reporting(run_dir: Path, events: EventWriter, log: logging.Logger) -> i
         return 0
     except BaseException as e:
         stopping.settle()
-        if not stopping.is_stop(e, (Cancelled, KeyboardInterrupt)):
+        if not (stopping.requested() or stopping.is_stop(e, (Cancelled, KeyboardInterrupt))):
             return _report_failure(e, run_dir, events, log)
         log.info("cancelled")
         events.emit("cancelled", message="Training was stopped. The last checkpoint is kept; start the run "

@@ -77,3 +77,18 @@ def test_training_cut_inside_a_save_reports_cancelled_not_an_internal_error(tmp_
     (tmp_path / "run").mkdir()
     assert train.run(tmp_path / "run") == 130
     assert read_events(tmp_path / "run")[0][-1]["type"] == "cancelled"
+
+
+def test_a_failure_after_a_stop_counts_as_the_stop(tmp_path, monkeypatch):
+    """A data-loader worker killed by the group-wide SIGTERM can make its parent fail first."""
+    from engine import train
+
+    def worker_died(run_dir, events, log):
+        _term_self()
+        stopping.settle()  # stands in for the moment the worker's death is noticed before the parent's own signal
+        raise RuntimeError("DataLoader worker (pid 4242) is killed by signal: Terminated.")
+
+    monkeypatch.setattr(train, "_train", worker_died)
+    (tmp_path / "run").mkdir()
+    assert train.run(tmp_path / "run") == 130
+    assert read_events(tmp_path / "run")[0][-1]["type"] == "cancelled"
