@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from cloud.jobs import ACTIVE, CLOUD_MARKER, Cloud, JobDriver, cancel, orphans, submit
+from cloud.http import CloudError
+from cloud.jobs import ACTIVE, CLOUD_MARKER, Cloud, JobDriver, cancel, cleanup, orphans, submit
 from cloud.settings import load_settings
 from engine.config import RunConfig
 from engine.events import TERMINAL_TYPES, read_events
@@ -39,9 +40,13 @@ class CloudRunner:
         self._lock = threading.RLock()
         self._drivers: dict[Path, tuple[JobDriver, threading.Thread, str | None]] = {}
         self._snapshots: dict[Path, RunSnapshot] = {}
-        self.orphans: list[dict[str, Any]] = []
+        self.orphans: list[dict[str, Any]] = []  # VMs no job owns, as last seen; the app's pages show them
+        self.orphans_checked = threading.Event()  # set once the start-up look for them is over, found or not
+        self._cleanup_lock = threading.Lock()
         if reattach:
             threading.Thread(target=self._reattach_cloud, daemon=True, name="cloud-reattach").start()
+        else:
+            self.orphans_checked.set()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.local, name)
@@ -101,6 +106,32 @@ class CloudRunner:
                                 inst["id"])
         except Exception as e:  # no credentials, no network: nothing to re-attach now
             log.info("cloud re-attach skipped: %s", e)
+        finally:
+            self.orphans_checked.set()
+
+    def _set_up_cloud(self) -> Cloud:
+        cloud = self.cloud()
+        if not cloud.settings.configured:
+            raise CloudError(f"Yandex Cloud is not set up: fill in {', '.join(cloud.settings.missing())} in "
+                             "Settings.", "config")
+        return cloud
+
+    def check_orphans(self) -> list[dict[str, Any]]:
+        """Ask Yandex Cloud again which VMs no job owns (a network call), and remember the answer."""
+        self.orphans = orphans(self._set_up_cloud())
+        return self.orphans
+
+    def delete_orphans(self) -> list[str]:
+        """Delete the VMs no job owns as Yandex Cloud lists them now (never a remembered list); their ids."""
+        with self._cleanup_lock:  # two pages clicking at once delete each VM once
+            cloud = self._set_up_cloud()
+            try:
+                return cleanup(cloud)
+            finally:
+                try:
+                    self.orphans = orphans(cloud)
+                except CloudError as e:  # the deletion's own answer (or error) matters more than a fresh list
+                    log.info("listing leftover VMs after cleanup failed: %s", e)
 
     def start(self, run_dir: str | Path, *, project_id: str | None = None) -> None:
         """Resume a run on this computer; a finished cloud run becomes a local one (its marker goes)."""

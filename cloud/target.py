@@ -1,4 +1,8 @@
-"""Where to train (`--target auto`): a local GPU, else the CPU for small jobs, else Yandex Cloud, else the CPU."""
+"""Where to train (`--target auto`): a local GPU, else the CPU for small jobs, else Yandex Cloud, else the CPU.
+
+`decide` is the one decision, with a reason code and its numbers so the app can say it in any language;
+`choose_target` is the CLI's wrapper, with the English sentence.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,15 @@ from engine.config import RunConfig
 SMALL_JOB_IMAGES = 300
 CPU_TRAIN_IMG_PER_S = 6.0  # fine-tuning at 224 px on 2 cores, measured order of magnitude (see DESIGN.md)
 DEFAULT_EPOCHS = 15
+SMALL_JOB_MINUTES = 10.0  # a job this CPU ends sooner is not worth a VM's start-up (minutes) and its bill
+# reason code -> the English sentence (the app has these in every language under `target.<code>`).
+TARGET_REASONS = {
+    "gpu": "Training on this computer's GPU.",
+    "small_job": "A small job ({n} images, {mode}): training on this computer's CPU.",
+    "big_job": "No GPU here and the job is big ({n} images, {mode}): training on Yandex Cloud.",
+    "no_cloud": ("No GPU here and Yandex Cloud is not set up: training on this CPU, which may take about "
+                 "{minutes} minutes."),
+}
 
 
 def _n_images(cfg: RunConfig) -> int:
@@ -27,6 +40,27 @@ def cpu_minutes(cfg: RunConfig, n_images: int) -> float:
     return n_images * (cfg.epochs or DEFAULT_EPOCHS) / CPU_TRAIN_IMG_PER_S / 60
 
 
+def cloud_ready(workspace_root: str | Path) -> bool:
+    """Yandex Cloud has a folder, a bucket and a saved key in this workspace."""
+    from cloud.auth import secrets_path
+    from cloud.settings import load_settings
+
+    return load_settings(workspace_root).configured and secrets_path(workspace_root).exists()
+
+
+def decide(cfg: RunConfig, *, gpu: bool, cloud: bool) -> tuple[str, str, dict]:
+    """('local' | 'yandex', reason code, its numbers) for a job, given a local GPU and a set-up cloud."""
+    if gpu:
+        return "local", "gpu", {}
+    n = _n_images(cfg)
+    minutes = cpu_minutes(cfg, n)
+    if cfg.mode == "linear-probe" or (cfg.mode == "auto" and n <= SMALL_JOB_IMAGES) or minutes <= SMALL_JOB_MINUTES:
+        return "local", "small_job", {"n": n, "mode": cfg.mode}
+    if cloud:
+        return "yandex", "big_job", {"n": n, "mode": cfg.mode}
+    return "local", "no_cloud", {"minutes": f"{minutes:.0f}"}
+
+
 def choose_target(target: str, run_dir: str | Path, workspace_root: str | Path | None = None) -> tuple[str, str]:
     """('local' | 'yandex', a sentence saying why)."""
     if target in ("local", "yandex"):
@@ -34,18 +68,8 @@ def choose_target(target: str, run_dir: str | Path, workspace_root: str | Path |
     cfg = RunConfig.load(run_dir)
     import torch
 
-    if torch.cuda.is_available():
-        return "local", "Training on this computer's GPU."
-    n = _n_images(cfg)
-    minutes = cpu_minutes(cfg, n)
-    if cfg.mode == "linear-probe" or (n <= SMALL_JOB_IMAGES and cfg.mode in ("auto", "linear-probe")):
-        return "local", f"A small job ({n} images, {cfg.mode}): training on this computer's CPU."
-    from cloud.auth import secrets_path
-    from cloud.settings import load_settings
     from engine.workspace import default_root
 
     root = Path(workspace_root or default_root())
-    if load_settings(root).configured and secrets_path(root).exists():
-        return "yandex", f"No GPU here and the job is big ({n} images, {cfg.mode}): training on Yandex Cloud."
-    return "local", (f"No GPU here and Yandex Cloud is not set up: training on this CPU, which may take about "
-                     f"{minutes:.0f} minutes.")
+    where, code, params = decide(cfg, gpu=torch.cuda.is_available(), cloud=cloud_ready(root))
+    return where, TARGET_REASONS[code].format(**params)

@@ -23,6 +23,7 @@ from ui.tabs import compare, data, evaluate, export, projects, runs, settings, t
 
 TAB_MODULES = (projects, data, train, evaluate, test, export, runs, compare, settings)
 MAX_FILE_SIZE = "2gb"
+LEFTOVER_TICK_S = 2.0
 CSS = """
 #k-header { align-items: center; }
 #k-header h1 { margin: 0; }
@@ -71,6 +72,7 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
                                                            root=str(ws.root))}, elem_id="k-footer")
 
         ctx.on_refresh(lambda pid, lang: _picker(ctx, pid), [ctx.project_picker])
+        _warn_of_leftover_vms(runner, ctx)
         ctx.language_inputs.append(language)
 
         for tab_id, tab in tab_blocks.items():
@@ -122,6 +124,25 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
         loaded_end.then(None, None, None, js="() => { document.body.dataset.konstruktorReady = '1'; }",
                           **PRIVATE)
     return demo
+
+
+def _warn_of_leftover_vms(runner, ctx: Ctx) -> None:
+    """A warning once per page when cloud VMs that no training owns are running (they cost money every hour).
+
+    The app looks for them in the background when it starts; the page asks its memory every few seconds until
+    that look is over (never the network), so a page opened before the answer still hears it.
+    """
+    timer = gr.Timer(LEFTOVER_TICK_S)
+
+    def tick(lang):
+        known = settings.known_leftovers(runner)
+        if known is None:
+            return gr.skip()
+        if known:
+            gr.Warning(t(lang, "settings.leftovers_warning", n=len(known)))
+        return gr.Timer(active=False)
+
+    timer.tick(tick, ctx.lang, timer, show_progress="hidden", **PRIVATE)
 
 
 def _picker(ctx: Ctx, pid: str | None):

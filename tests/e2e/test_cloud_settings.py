@@ -1,13 +1,14 @@
 # ruff: noqa: F811 - pytest fixtures imported from cloud_stub are used as arguments
 """Yandex Cloud in the browser: the Settings form saves a key and 'Check connection' answers step by step,
-and the Train tab's Yandex Cloud target shows the cost estimate. The app talks to the loopback stub and S3."""
+the Train tab's Yandex Cloud target shows the cost estimate, and a cloud run starts only on a second click
+at the price shown. The app talks to the loopback stub and S3."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from cloud_stub import BUCKET, FOLDER, s3_url, sa_key, stub  # noqa: F401 - fixtures
+from cloud_stub import BUCKET, FOLDER, cloud_ws, s3_url, sa_key, stub, wait_for  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.e2e
 WAIT_MS = 90_000  # generous: two cores shared with other work
@@ -58,3 +59,42 @@ def test_settings_form_and_train_target_in_the_browser(browser, stub, sa_key, sc
     for f in workspace.rglob("*"):  # only secrets/ holds the key: not the logs, the index or the settings
         if f.is_file() and "secrets" not in f.parts:
             assert secret not in f.read_bytes(), f
+
+
+def test_a_cloud_run_asks_for_the_price_first_and_starts_on_the_second_click(browser, stub, cloud_ws):
+    from e2e.conftest import start_app, stop_app
+    from playwright.sync_api import expect
+
+    stub.start_workers = False  # the VM only has to exist: this test is about who starts it, and when
+    proc, url = start_app(cloud_ws)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        try:
+            page = context.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(url)
+            page.wait_for_selector("body[data-konstruktor-ready='1']", state="attached")
+            page.click("#k-sample")
+            expect(page.locator("#k-data-summary")).to_contain_text("200 pictures in 2 classes")
+            page.get_by_role("tab", name="2 · Train").click()
+            page.locator("#k-where").get_by_text("Decide for me").click()
+            expect(page.locator("#k-where-why")).to_contain_text("Decided for you.")
+            page.locator("#k-where").get_by_text("Yandex Cloud").click()
+            expect(page.locator("#k-where-why")).to_contain_text("Training will run on Yandex Cloud")
+            page.click("#k-start")
+            confirm = page.locator("#k-start-cloud")
+            expect(confirm).to_be_visible()
+            expect(confirm).to_contain_text("Start in the cloud (about ")
+            expect(page.locator("#k-train-status")).to_contain_text("Training in Yandex Cloud is paid.")
+            assert stub.bodies == []  # the first click asked; it started nothing
+            confirm.click()
+            expect(confirm).to_be_hidden()
+            expect(page.locator("#k-stop")).to_be_enabled()
+            vm = wait_for(stub.live_instances, what="the cloud VM of the confirmed run")
+            page.click("#k-stop")  # cancelling deletes the VM
+            expect(page.locator("#k-train-status")).to_contain_text("Stopped")
+        finally:
+            context.close()
+    finally:
+        stop_app(proc)
+    assert len(stub.bodies) == 1 and stub.live_instances() == [] and stub.deleted == vm

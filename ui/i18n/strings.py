@@ -698,6 +698,46 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.cloud_setup_first": ("Yandex Cloud is not set up yet: fill in the folder, bucket and key in Settings.",
                                 "Yandex Cloud ещё не настроен: укажите каталог, бакет и ключ в Настройках."),
     "train.cloud_estimate": ("Training will run on Yandex Cloud. {text}", "Обучение пройдёт в Yandex Cloud. {text}"),
+    # --- Yandex Cloud: leftover VMs, the auto target, the paid-run confirmation ----------------
+    "settings.leftovers": ("**Leftover cloud VMs: {n}.** No training owns them, yet they run and cost money: {ids}.",
+                           "**Оставшихся облачных ВМ: {n}.** Ни одно обучение ими не владеет, но они работают и "
+                           "стоят денег: {ids}."),
+    "settings.leftovers_warning": ("Leftover cloud VMs that no training owns are running and cost money ({n}). "
+                                   "Settings → Yandex Cloud deletes them.",
+                                   "Работают облачные ВМ, которыми не владеет ни одно обучение, и они стоят денег "
+                                   "({n}). Удалить их можно в Настройках → Yandex Cloud."),
+    "settings.leftovers_check": ("Check for leftover VMs", "Проверить оставшиеся ВМ"),
+    "settings.leftovers_delete": ("Delete leftover VMs", "Удалить оставшиеся ВМ"),
+    "settings.leftovers_none": ("No leftover cloud VMs.", "Оставшихся облачных ВМ нет."),
+    "settings.leftovers_deleted": ("Deleted leftover VMs: {n}.", "Удалено оставшихся ВМ: {n}."),
+    "settings.leftovers_no_cloud": ("Yandex Cloud is not set up yet: save the folder, bucket and key above first.",
+                                    "Yandex Cloud ещё не настроен: сначала сохраните каталог, бакет и ключ выше."),
+    "train.where_auto": ("Decide for me", "Решить за меня"),
+    "train.auto_decided": ("**Decided for you.** {why}", "**Решено за вас.** {why}"),
+    "target.gpu": ("Training on this computer's GPU.", "Обучаем на GPU этого компьютера."),
+    "target.small_job": ("A small job ({n} images, {mode}): training on this computer's CPU.",
+                         "Небольшая задача ({n} картинок, {mode}): обучаем на процессоре этого компьютера."),
+    "target.big_job": ("No GPU here and the job is big ({n} images, {mode}): training on Yandex Cloud.",
+                       "GPU здесь нет, а задача большая ({n} картинок, {mode}): обучаем в Yandex Cloud."),
+    "target.no_cloud": ("No GPU here and Yandex Cloud is not set up: training on this CPU, which may take about "
+                        "{minutes} minutes.",
+                        "GPU здесь нет, а Yandex Cloud не настроен: обучаем на процессоре, это может занять около "
+                        "{minutes} мин."),
+    "train.cost": ("{gpus}× {title}{preemptible}: about {hourly} {currency}/hour, at most {total} {currency} for the "
+                   "{hours}-hour limit (prices of {date}, approximate).",
+                   "{gpus}× {title}{preemptible}: около {hourly} {currency}/час, не больше {total} {currency} за "
+                   "лимит {hours} ч (цены на {date}, примерно)."),
+    "train.cost_preemptible": (" (preemptible)", " (прерываемая)"),
+    "train.start_cloud": ("Start in the cloud (about {hourly} {currency}/hour, at most {total} {currency})",
+                          "Начать в облаке (около {hourly} {currency}/час, не больше {total} {currency})"),
+    "train.cloud_confirm": ("**Training in Yandex Cloud is paid.** {cost} Start it with the **Start in the cloud** "
+                            "button, or choose this computer.",
+                            "**Обучение в Yandex Cloud платное.** {cost} Запустите его кнопкой **Начать в облаке** "
+                            "или выберите этот компьютер."),
+    "train.cloud_price_changed": ("The cloud settings changed after the price was shown; check the new price and "
+                                  "click again.",
+                                  "Настройки облака изменились после показа цены; проверьте новую цену и нажмите "
+                                  "ещё раз."),
 }
 
 # engine.augment's step descriptions in Russian, keyed by the English line it shows.

@@ -23,7 +23,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     T(gr.Markdown, {"value": lambda lang: t(lang, "settings.workspace", root=str(ctx.ws.root))})
     current = load_settings(ctx.ws.root)
     platforms = load_rates()["platforms"]
-    with T(gr.Accordion, {"label": "settings.cloud"}, open=True):
+    with T(gr.Accordion, {"label": "settings.cloud"}, open=True, elem_id="k-cloud"):
         T(gr.Markdown, {"value": "settings.cloud_intro"})
         with gr.Row():
             folder = T(gr.Textbox, {"label": "settings.cloud_folder"}, value=current.folder_id,
@@ -49,7 +49,14 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         with gr.Row():
             save = T(gr.Button, {"value": "settings.cloud_save"}, variant="primary", elem_id="k-cloud-save")
             check = T(gr.Button, {"value": "settings.cloud_check"}, elem_id="k-cloud-check")
+            look = T(gr.Button, {"value": "settings.leftovers_check"}, elem_id="k-cloud-check-leftovers")
         status = gr.Markdown(key_status(ctx.ws.root, ctx.texts.lang), elem_id="k-cloud-status")
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=3):
+                leftovers = gr.Markdown(elem_id="k-cloud-leftovers")
+            with gr.Column(scale=1, min_width=200):
+                delete = T(gr.Button, {"value": "settings.leftovers_delete"}, variant="stop", visible=False,
+                           elem_id="k-cloud-delete-leftovers")
 
     def on_save(lang, *values):
         try:
@@ -60,6 +67,27 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     save.click(on_save, [ctx.lang, folder, bucket, zone, platform, gpus, preemptible, hours, key_file, oauth],
                [status, key_file, oauth], **PRIVATE)
     check.click(lambda lang: check_form(ctx.ws.root, lang), [ctx.lang], status, **PRIVATE)
+
+    def draw_known(pid, lang):
+        # What the app found at start, from memory: opening the page or the tab never waits for the network.
+        known = known_leftovers(ctx.runner)
+        if known is None:
+            return gr.skip(), gr.skip()
+        return leftovers_line(lang, known), gr.update(visible=bool(known))
+
+    ctx.on_refresh(draw_known, [leftovers, delete])
+    tab.select(draw_known, [ctx.pid, ctx.lang], [leftovers, delete], show_progress="hidden", **PRIVATE)
+
+    def on_look(lang):
+        text, offer = check_leftovers(ctx.ws.root, ctx.runner, lang)
+        return text, gr.update(visible=offer)
+
+    def on_delete(lang):
+        text, offer = delete_leftovers(ctx.ws.root, ctx.runner, lang)
+        return text, gr.update(visible=offer)
+
+    look.click(on_look, [ctx.lang], [leftovers, delete], **PRIVATE)
+    delete.click(on_delete, [ctx.lang], [leftovers, delete], **PRIVATE)
 
 
 def key_status(root: Path, lang: str) -> str:
@@ -104,7 +132,14 @@ def save_form(root: Path, lang: str, folder, bucket, zone, platform, gpus, preem
     elif oauth and str(oauth).strip():
         save_credentials(root, oauth_token=str(oauth))
     return "\n\n".join([t(lang, "settings.cloud_saved"), key_status(root, lang),
-                        t(lang, "settings.cloud_estimate", text=estimate(settings)["text"])])
+                        t(lang, "settings.cloud_estimate", text=cost_text(lang, estimate(settings)))])
+
+
+def cost_text(lang: str, e: dict) -> str:
+    """cloud.settings.estimate's price sentence, in `lang`."""
+    return t(lang, "train.cost", gpus=e["gpus"], title=e["title"],
+             preemptible=t(lang, "train.cost_preemptible") if e["preemptible"] else "", hourly=f"{e['hourly']:.0f}",
+             currency=e["currency"], total=f"{e['total']:.0f}", hours=f"{e['hours']:g}", date=e["rates_date"])
 
 
 def check_form(root: Path, lang: str) -> str:
@@ -116,3 +151,50 @@ def check_form(root: Path, lang: str) -> str:
     except Exception as e:
         return message(lang, e)
     return "\n".join(f"- {'✓' if ok else '✗'} {text}" for ok, text in steps)
+
+
+# --- leftover VMs: running in the cloud, owned by no job, costing money ----------------------------
+
+def known_leftovers(runner) -> list[dict] | None:
+    """The leftover VMs the app found when it started (no network call); None while it is still looking."""
+    checked = getattr(runner, "orphans_checked", None)
+    if checked is None:  # a runner without the cloud
+        return []
+    return list(runner.orphans) if checked.is_set() else None
+
+
+def leftovers_line(lang: str, instances: list[dict]) -> str:
+    """'Leftover cloud VMs: N …: ids', or nothing when there are none."""
+    if not instances:
+        return ""
+    return t(lang, "settings.leftovers", n=len(instances), ids=", ".join(f"`{i['id']}`" for i in instances))
+
+
+def _cloud_runner_ready(root: Path, runner) -> bool:
+    from cloud.target import cloud_ready
+
+    return hasattr(runner, "delete_orphans") and cloud_ready(root)
+
+
+def check_leftovers(root: Path, runner, lang: str) -> tuple[str, bool]:
+    """'Check for leftover VMs': asks Yandex Cloud now; the answer and whether to offer deleting them."""
+    if not _cloud_runner_ready(root, runner):
+        return t(lang, "settings.leftovers_no_cloud"), False
+    try:
+        found = runner.check_orphans()
+    except Exception as e:
+        return message(lang, e), bool(runner.orphans)
+    return leftovers_line(lang, found) or t(lang, "settings.leftovers_none"), bool(found)
+
+
+def delete_leftovers(root: Path, runner, lang: str) -> tuple[str, bool]:
+    """'Delete leftover VMs': deletes those Yandex Cloud lists now (not the list on the page); says how many."""
+    if not _cloud_runner_ready(root, runner):
+        return t(lang, "settings.leftovers_no_cloud"), False
+    try:
+        deleted = runner.delete_orphans()
+    except Exception as e:
+        return "\n\n".join(filter(None, [message(lang, e), leftovers_line(lang, runner.orphans)])), bool(runner.orphans)
+    left = runner.orphans
+    return "\n\n".join(filter(None, [t(lang, "settings.leftovers_deleted", n=len(deleted)),
+                                       leftovers_line(lang, left)])), bool(left)

@@ -15,6 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from engine.errors import UserError
+from engine.runner import RunnerBusy
 from ui.i18n import engine_text, preset_line, t
 from ui.state import (
     PRIVATE,
@@ -87,8 +88,11 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             seed = T(gr.Number, {"label": "train.seed"}, value=0, precision=0)
             budget = T(gr.Number, {"label": "train.budget", "info": "train.budget_info"}, value=None, minimum=0)
     where = T(gr.Radio, {"label": "train.where", "choices": _where_choices}, value="local", elem_id="k-where")
+    where_why = gr.Markdown(elem_id="k-where-why")
     with gr.Row():
         start = T(gr.Button, {"value": "train.start"}, variant="primary", elem_id="k-start")
+        # A cloud run costs money: Start shows the price and this button, with the price on it, starts it.
+        confirm = gr.Button(variant="primary", visible=False, elem_id="k-start-cloud")
         stop = T(gr.Button, {"value": "train.stop"}, variant="stop", interactive=False, elem_id="k-stop")
         resume = T(gr.Button, {"value": "train.resume"}, visible=False, elem_id="k-resume")
     bar = gr.HTML(elem_id="k-progress")
@@ -103,6 +107,8 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         show_log = T(gr.Button, {"value": "train.show_log"}, size="sm")
         log_box = gr.Textbox(lines=12, max_lines=24, show_label=False, interactive=False, elem_id="k-log")
     timer = gr.Timer(TICK_S)
+    offered = gr.State(None)  # the price the confirm button was shown with
+    form = [model, mode, preset, hflip, epochs, batch, lr, seed, budget, where]
 
     # --- drawing -------------------------------------------------------------------------
     run_outputs = [bar, state_md, loss_plot, acc_plot, start, stop, resume]
@@ -169,34 +175,56 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     for trigger in (preset.input, hflip.input, reshuffle.click, tab.select):
         trigger(on_preview, preview_inputs, [steps, preview, shuffle], show_progress="minimal", **PRIVATE)
 
-    def on_where(lang, value):
-        if value == "cloud":
-            text = _cloud_estimate(ctx)
-            if text is None:
+    def on_where(pid, lang, *values):
+        hide = [gr.update(visible=False), None]
+        try:
+            if values[-1] == "cloud" and _cloud_cost(ctx, lang) is None:
                 gr.Info(t(lang, "train.cloud_setup_first"))
-                return "local"
-            gr.Info(t(lang, "train.cloud_estimate", text=text))
-        return gr.skip()
+                return ["local", t(lang, "train.cloud_setup_first"), *hide]
+            return [gr.skip(), _where_line(ctx, lang, pid, values, offline), *hide]
+        except Exception as e:
+            return [gr.skip(), message(lang, e), *hide]
 
-    where.input(on_where, [ctx.lang, where], where, **PRIVATE)
+    where.input(on_where, [ctx.pid, ctx.lang, *form], [where, where_why, confirm, offered], **PRIVATE)
+
+    def on_form(pid, lang, *values):
+        # `auto` decides from the mode and epochs too; the confirm button, if shown, stays (same price).
+        try:
+            return _where_line(ctx, lang, pid, values, offline)
+        except Exception as e:
+            return message(lang, e)
+
+    for control in (mode, epochs):
+        control.input(on_form, [ctx.pid, ctx.lang, *form], where_why, show_progress="hidden", **PRIVATE)
+    # New data or another project: say again where `auto` goes; an offered price is withdrawn.
+    ctx.on_refresh(lambda pid, lang, *values: [on_form(pid, lang, *values), gr.update(visible=False), None],
+                   [where_why, confirm, offered], inputs=form)
 
     # --- start / stop ----------------------------------------------------------------------
-    def on_start(pid, lang, name, mode_value, preset_name, flip, n_epochs, n_batch, rate, seed_value, minutes,
-                 where_value):
-        try:
-            cfg, dataset_id = _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_batch, rate,
-                                      seed_value, minutes, where_value, offline)
-            if where_value == "cloud":  # the app's runner is a cloud.runner.CloudRunner
-                run_dir = ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id, target="yandex")
-            else:
-                run_dir = ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id)
-        except Exception as e:
-            return [gr.skip(), gr.skip(), "", message(lang, e), *[gr.skip()] * (len(run_outputs) - 2)]
-        snap = ctx.runner.snapshot(run_dir)
-        return [str(run_dir), None, *draw(snap, lang)]
+    start_outputs = [watch, seen, *run_outputs, confirm, offered]
 
-    start.click(on_start, [ctx.pid, ctx.lang, model, mode, preset, hflip, epochs, batch, lr, seed, budget, where],
-                [watch, seen, *run_outputs], **PRIVATE)
+    def answer(text, cost=None):
+        # No run started: the status line says why, or shows the price with the button that accepts it.
+        out = [gr.skip()] * len(start_outputs)
+        out[start_outputs.index(bar)] = ""
+        out[start_outputs.index(state_md)] = text
+        out[-2:] = ([gr.update(visible=True, value=cost["button"]), cost["text"]] if cost
+                    else [gr.update(visible=False), None])
+        return out
+
+    def go(pid, lang, values, accepted):
+        try:
+            run_dir, text, cost = start_run(ctx, lang, pid, values, offline, accepted)
+        except Exception as e:
+            return answer(message(lang, e))
+        if run_dir is None:
+            return answer(text, cost)
+        return [str(run_dir), None, *draw(ctx.runner.snapshot(run_dir), lang), gr.update(visible=False), None]
+
+    start.click(lambda pid, lang, *values: go(pid, lang, values, None), [ctx.pid, ctx.lang, *form], start_outputs,
+                **PRIVATE)
+    confirm.click(lambda pid, lang, shown, *values: go(pid, lang, values, shown), [ctx.pid, ctx.lang, offered, *form],
+                  start_outputs, **PRIVATE)
 
     def on_stop(pid, lang):
         run_dir = ctx.runner.active_run(pid)
@@ -293,20 +321,78 @@ def _preset_choices(lang) -> list[tuple[str, str]]:
 
 
 def _where_choices(lang) -> list[tuple[str, str]]:
-    out = [(t(lang, "train.where_gpu" if has_gpu() else "train.where_cpu"), "local")]
-    out.append((t(lang, "train.where_cloud"), "cloud"))
-    return out
+    return [(t(lang, "train.where_gpu" if has_gpu() else "train.where_cpu"), "local"),
+            (t(lang, "train.where_auto"), "auto"), (t(lang, "train.where_cloud"), "cloud")]
 
 
-def _cloud_estimate(ctx: Ctx) -> str | None:
-    """The cost line of a Yandex Cloud run with the saved settings; None when the cloud is not set up."""
-    from cloud.auth import secrets_path
+def _cloud_cost(ctx: Ctx, lang: str) -> dict | None:
+    """The price of a Yandex Cloud run with the saved settings, in `lang` ('text', 'button'); None when not set up."""
     from cloud.settings import estimate, load_settings
+    from cloud.target import cloud_ready
+    from ui.tabs.settings import cost_text
 
-    settings = load_settings(ctx.ws.root)
-    if not (settings.configured and secrets_path(ctx.ws.root).exists() and hasattr(ctx.runner, "cloud")):
+    if not (hasattr(ctx.runner, "cloud") and cloud_ready(ctx.ws.root)):
         return None
-    return estimate(settings)["text"]
+    e = estimate(load_settings(ctx.ws.root))
+    money = {"hourly": f"{e['hourly']:.0f}", "total": f"{e['total']:.0f}", "currency": e["currency"]}
+    return {"text": cost_text(lang, e), "button": t(lang, "train.start_cloud", **money)}
+
+
+def _target_reason(lang: str, code: str, params: dict) -> str:
+    """cloud.target's reason for its choice, in `lang`."""
+    from ui.i18n.strings import STRINGS
+
+    fields = dict(params)
+    if f"mode_short.{fields.get('mode')}" in STRINGS:
+        fields["mode"] = t(lang, f"mode_short.{fields['mode']}")
+    return t(lang, f"target.{code}", **fields)
+
+
+def _prepare(ctx: Ctx, lang: str, pid, values, offline) -> tuple:
+    """The form's RunConfig, its dataset id, where it trains ('local' | 'yandex') and, for `auto`, why."""
+    from cloud.target import decide
+
+    where_value = values[-1]
+    cfg, dataset_id = _config(ctx, lang, pid, *values, offline)
+    if where_value == "local":
+        return cfg, dataset_id, "local", ""
+    if where_value == "cloud":
+        return cfg, dataset_id, "yandex", ""
+    target, code, params = decide(cfg, gpu=has_gpu(), cloud=_cloud_cost(ctx, lang) is not None)
+    return cfg, dataset_id, target, t(lang, "train.auto_decided", why=_target_reason(lang, code, params))
+
+
+def start_run(ctx: Ctx, lang: str, pid, values, offline, accepted: str | None = None) -> tuple:
+    """Start training from the form: (run folder, "", None), or (None, why not, the price to accept).
+
+    A cloud run costs money, so it starts only on a second click that `accepted` the price shown by the first.
+    """
+    cfg, dataset_id, target, why = _prepare(ctx, lang, pid, values, offline)
+    if target == "local":
+        if accepted is not None:  # the choice changed under the cloud button: start nothing rather than guess
+            return None, why or t(lang, "train.bad_choice"), None
+        return ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id), "", None
+    cost = _cloud_cost(ctx, lang)
+    ask = t(lang, "train.cloud_confirm", cost=cost["text"])
+    if accepted is None:
+        busy = ctx.runner.active_run(pid)
+        if busy is not None:
+            raise RunnerBusy(busy)
+        return None, "\n\n".join(filter(None, [why, ask])), cost
+    if accepted != cost["text"]:  # the settings changed since: the person agreed to another price
+        return None, f"{t(lang, 'train.cloud_price_changed')}\n\n{ask}", cost
+    # The app's runner is a cloud.runner.CloudRunner.
+    return ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id, target="yandex"), "", None
+
+
+def _where_line(ctx: Ctx, lang: str, pid, values, offline) -> str:
+    """Under the 'where' choice: the price of the cloud, or where `auto` sends this job and why."""
+    if values[-1] == "cloud":
+        cost = _cloud_cost(ctx, lang)
+        return t(lang, "train.cloud_estimate", text=cost["text"]) if cost else t(lang, "train.cloud_setup_first")
+    if values[-1] == "auto":
+        return _prepare(ctx, lang, pid, values, offline)[3]
+    return ""
 
 
 def _steps_md(lang, preset_name, flip) -> str:
@@ -388,9 +474,9 @@ def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_bat
     found = project_dataset(ctx.ws, pid)
     if found is None:
         raise UserError(t(lang, "train.no_data"))
-    if where_value not in ("local", "cloud"):
+    if where_value not in ("local", "auto", "cloud"):
         raise UserError(t(lang, "train.bad_choice"))
-    if where_value == "cloud" and _cloud_estimate(ctx) is None:
+    if where_value == "cloud" and _cloud_cost(ctx, lang) is None:
         raise UserError(t(lang, "train.cloud_setup_first"))
     if name not in offline or mode_value not in MODES or preset_name not in PRESET_NAMES:
         raise UserError(t(lang, "train.bad_choice"))
