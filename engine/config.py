@@ -64,7 +64,8 @@ class RunConfig(BaseModel):
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     amp: bool = Field(True, description="Mixed precision on CUDA; ignored on the CPU.")
-    num_workers: int = Field(0, ge=0, le=32)
+    num_workers: int | None = Field(None, ge=0, le=32, description="Data-loading processes; None: the family's "
+                                    "own choice (none for timm's few-image runs, Ultralytics' rule for YOLO).")
     image_size: int | None = Field(None, ge=32, le=1024, description="None: the model's own input size.")
     budget_minutes: float | None = Field(None, gt=0, description="Stop training (keeping the best checkpoint) after this long.")
     val_fraction: float = Field(0.15, ge=0, lt=0.5)

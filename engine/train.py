@@ -641,8 +641,8 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
     drop_last = len(train_set) > batch_size and len(train_set) % batch_size == 1
     shuffle_gen = torch.Generator()
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
-                        num_workers=cfg.num_workers, drop_last=drop_last, generator=shuffle_gen,
-                        persistent_workers=cfg.num_workers > 0)
+                        num_workers=cfg.num_workers or 0, drop_last=drop_last, generator=shuffle_gen,
+                        persistent_workers=bool(cfg.num_workers))
     loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
     steps_per_epoch = len(loader)
     total_steps = steps_per_epoch * epochs

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 ULTRA_DIR = "ultralytics"
 GOOD_COPY_EVERY_S = 30.0
+# Ultralytics' own default; its loader builder caps it by the CPU count and the batches an epoch has, and
+# without these processes decoding and augmenting run between the steps instead of beside them.
+ULTRALYTICS_WORKERS = 8
 VAL_CARVE_FRACTION = 0.15
 # Our augmentation presets in Ultralytics' classification terms. Its training transform always starts with a
 # RandomResizedCrop (area from 1 - scale to 1); colour jitter is its HSV triple (brightness = hsv_v,
@@ -138,7 +141,7 @@ def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout:
         "nbs": batch,
         "imgsz": int(cfg.image_size or 224), "optimizer": "AdamW", "lr0": lr, "lrf": 0.01, "cos_lr": True,
         "weight_decay": cfg.weight_decay, "warmup_epochs": cfg.warmup_epochs, "seed": cfg.seed,
-        "deterministic": True, "device": "0" if ctx.device == "cuda" else "cpu", "workers": cfg.num_workers,
+        "deterministic": True, "device": "0" if ctx.device == "cuda" else "cpu", "workers": ULTRALYTICS_WORKERS if cfg.num_workers is None else cfg.num_workers,
         "patience": cfg.early_stopping_patience or 0, "amp": bool(ctx.device == "cuda" and cfg.amp),
         "fliplr": 0.5 if cfg.augment.hflip and cfg.augment.preset != "none" else 0.0, "flipud": 0.0, **aug,
         "dropout": 0.0, "pretrained": False, "cache": False, "plots": False, "val": True, "verbose": False,
