@@ -89,4 +89,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    # In the frozen app a data-loader worker (spawned on Windows and macOS) re-runs this file: this makes it
+    # the worker instead of a second app.
+    multiprocessing.freeze_support()
     sys.exit(main())
