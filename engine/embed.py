@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -81,7 +82,8 @@ def _onnx_session(module: nn.Module, size: int, path: Path | None, log: Log):
             import io
 
             buf = io.BytesIO()
-            with torch.no_grad():
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")  # the exporter's notes mean nothing to the person training
                 torch.onnx.export(exported, (probe,), buf, input_names=["input"], output_names=["output"],
                                   dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                                   opset_version=17, dynamo=False)

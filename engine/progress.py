@@ -38,12 +38,17 @@ class ProgressPrinter:
         if phase != self._phase or self._bar is None:
             self.close()
             self._phase = phase
+            # No rate or tqdm's own remaining time: steps are set, not counted, so its rate would be nonsense;
+            # the engine's estimate (eta_s) says what is left.
             self._bar = tqdm(total=event["total"], desc=phase, file=self.stream, leave=False, dynamic_ncols=True,
-                             mininterval=0.5)
+                             mininterval=0.5, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                                         "[{elapsed}{postfix}]")
         self._bar.total = event["total"]
         self._bar.n = event["step"]
-        if event.get("epoch"):
-            self._bar.set_postfix_str(f"epoch {event['epoch']}", refresh=False)
+        notes = [f"epoch {event['epoch']}"] if event.get("epoch") else []
+        if event.get("eta_s") is not None and event["step"] < event["total"]:
+            notes.append(f"about {_clock(event['eta_s'])} left")
+        self._bar.set_postfix_str(", ".join(notes), refresh=False)
         self._bar.refresh()
         if event["step"] >= event["total"]:
             self.close()
@@ -59,3 +64,8 @@ class ProgressPrinter:
             self._bar.close()
         self._bar = None
         self._phase = None
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
