@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import json
 import re
+import stat
+import zipfile
+from pathlib import Path
 
 import pytest
 from imagegen import make_image, make_image_folder
 
 from engine.config import RunConfig
-from engine.data import bins, import_dataset
+from engine.data import ZipLimits, archive, bins, import_dataset, importer, split
 from engine.data.importer import _MODE_NOTES, PROBLEM_CODES
 from engine.train import FAILURE_CODES, MODE_REASONS, choose_mode, choose_mode_reason
 from ui.i18n import engine_text, error_text, problem_text
 from ui.i18n.strings import STRINGS
 
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+# Every table of CodedDataError sentences; the UI says each code as `dataerr.<code>`.
+ERROR_TABLES = (bins.ERRORS, importer.ERRORS, archive.ERRORS, split.ERRORS)
 
 
 def _codes() -> list[str]:
     return ([f"reason.{c}" for c in MODE_REASONS] + [f"failure.{c}" for c in FAILURE_CODES]
             + ["failure.interrupted"] + [f"pmsg.{c}" for c in PROBLEM_CODES]
-            + [f"dataerr.{c}" for c in bins.ERRORS] + [f"refusal.{c}" for c in bins.REFUSALS]
+            + [f"dataerr.{c}" for table in ERROR_TABLES for c in table] + [f"refusal.{c}" for c in bins.REFUSALS]
             + [f"colour.{m}" for m in [*_MODE_NOTES, "PA"]])
 
 
@@ -46,8 +51,11 @@ def test_english_templates_are_the_engines_own_sentences():
     # The UI shows the engine's sentence in English; the copy here must not drift from it.
     for code, text in MODE_REASONS.items():
         assert STRINGS[f"reason.{code}"][0] == text
-    for code, text in bins.ERRORS.items():
-        assert STRINGS[f"dataerr.{code}"][0] == text
+    for table in ERROR_TABLES:
+        for code, text in table.items():
+            assert STRINGS[f"dataerr.{code}"][0] == text
+    codes = [c for table in ERROR_TABLES for c in table]
+    assert len(codes) == len(set(codes))  # one namespace: a code must not mean two sentences
     for mode, note in _MODE_NOTES.items():
         assert STRINGS[f"colour.{mode}"][0] == note
 
@@ -105,6 +113,99 @@ def test_data_errors_and_refusals_read_in_russian(tmp_path):
     assert error_text("en", e.value) == str(e.value)
     plain = ValueError("The zip is empty.")
     assert error_text("ru", plain) == "The zip is empty."  # no code: the English sentence, never nothing
+
+
+def _zip(path: Path, members: dict[str, bytes], symlink: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return path
+
+
+def _csv(tmp: Path, text: str | bytes, images: tuple[str, ...] = ()) -> Path:
+    for name in images:
+        make_image(tmp / name, seed=len(name))
+    path = tmp / "labels.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def _classes(tmp: Path, sizes: dict[str, int], prefix: str = "") -> Path:
+    for c, (label, n) in enumerate(sizes.items()):
+        for i in range(n):
+            make_image(tmp / "src" / prefix / label / f"{i}.png", seed=100 * c + i)
+    return tmp / "src"
+
+
+def _damaged_zip(tmp: Path) -> Path:
+    path = _zip(tmp / "damaged.zip", {"a/1.png": bytes(range(256)) * 64})
+    data = bytearray(path.read_bytes())
+    start = 30 + len("a/1.png") + 8  # inside the first member's compressed bytes
+    data[start:start + 16] = b"\xff" * 16
+    path.write_bytes(bytes(data))
+    return path
+
+
+# (what the person gave, keyword arguments, the code it must be refused with)
+IMPORT_ERRORS = {
+    "missing": (lambda tmp: tmp / "nowhere", {}, "import_missing"),
+    "pdf": (lambda tmp: _csv(tmp, "x").rename(tmp / "scan.pdf"), {}, "import_kind"),
+    "no suffix": (lambda tmp: _csv(tmp, "x").rename(tmp / "README"), {}, "import_no_suffix"),
+    "empty zip": (lambda tmp: _zip(tmp / "empty.zip", {}), {}, "import_zip_empty"),
+    "not a zip": (lambda tmp: _csv(tmp, "not a zip").rename(tmp / "photos.zip"), {}, "zip_unreadable"),
+    "zip slip": (lambda tmp: _zip(tmp / "slip.zip", {"../evil.png": b"x"}), {}, "zip_outside"),
+    "zip symlink": (lambda tmp: _zip(tmp / "link.zip", {"a/1.png": b"x"}, symlink="a/2.png"), {}, "zip_symlink"),
+    "zip entries": (lambda tmp: _zip(tmp / "many.zip", {"a/1.png": b"x", "a/2.png": b"y"}),
+                    {"zip_limits": ZipLimits(max_members=1)}, "zip_too_many"),
+    "zip size": (lambda tmp: _zip(tmp / "big.zip", {"a/1.png": b"x" * 5000}),
+                 {"zip_limits": ZipLimits(max_total_bytes=1000)}, "zip_too_big"),
+    "zip bomb": (lambda tmp: _zip(tmp / "bomb.zip", {"a/1.png": b"\0" * 100_000}),
+                 {"zip_limits": ZipLimits(ratio_min_bytes=1000)}, "zip_bomb"),
+    "zip damaged": (_damaged_zip, {}, "zip_damaged"),
+    "csv not utf-8": (lambda tmp: _csv(tmp, "chat.png,кот".encode("cp1251")), {}, "csv_not_utf8"),
+    "csv bad row": (lambda tmp: _csv(tmp, "a.png," + "x" * 200_000), {}, "csv_bad_row"),
+    "csv empty": (lambda tmp: _csv(tmp, "\n"), {}, "csv_no_rows"),
+    "csv header": (lambda tmp: _csv(tmp, "path,colour\na.png,red"), {}, "csv_bad_header"),
+    "csv header only": (lambda tmp: _csv(tmp, "path,label\n"), {}, "csv_header_only"),
+    "csv one column": (lambda tmp: _csv(tmp, "a.png\n"), {}, "csv_few_columns"),
+    "csv empty label": (lambda tmp: _csv(tmp, "a.png,\n"), {}, "csv_empty_cell"),
+    "csv split": (lambda tmp: _csv(tmp, "a.png,cat,holdout\n"), {}, "csv_bad_split"),
+    "csv no files": (lambda tmp: _csv(tmp, "a.png,cat\nb.png,dog\n"), {}, "csv_no_files"),
+    "csv mixed split": (lambda tmp: _csv(tmp, "a.png,cat,train\nb.png,dog\n", ("a.png", "b.png")), {},
+                        "csv_mixed_split"),
+    "no images": (lambda tmp: (tmp / "src" / "cats").mkdir(parents=True) or tmp / "src", {}, "import_no_images"),
+    "unreadable": (lambda tmp: _csv(tmp / "src" / "cats", "x").parent.parent, {}, "import_unreadable"),
+    "no class": (lambda tmp: _classes(tmp, {"a": 1, "b": 1}), {}, "import_no_class"),
+    "no class in train": (lambda tmp: _classes(tmp, {"a": 1, "b": 1}, "train") and _classes(tmp, {"c": 2}, "val"),
+                          {}, "import_no_class_train"),
+    "one class": (lambda tmp: _classes(tmp, {"a": 3, "b": 1}), {}, "import_one_class"),
+    "single class": (lambda tmp: _classes(tmp, {"a": 3}), {}, "import_single_class"),
+    "fractions": (lambda tmp: _classes(tmp, {"a": 3, "b": 3}), {"val_fraction": 0.6, "test_fraction": 0.5},
+                  "bad_fractions"),
+}
+
+
+@pytest.mark.parametrize("case", IMPORT_ERRORS)
+def test_every_import_refusal_has_a_code_and_reads_in_russian(tmp_path, case):
+    make_source, kwargs, code = IMPORT_ERRORS[case]
+    (tmp_path / "in").mkdir()
+    source = make_source(tmp_path / "in")
+    with pytest.raises(bins.CodedDataError) as e:
+        import_dataset(source, tmp_path / "datasets", **kwargs)
+    assert e.value.code == code
+    english = str(e.value)
+    assert error_text("en", e.value) == english
+    ru = error_text("ru", e.value)
+    assert ru != english and CYRILLIC.search(ru) and "{" not in ru, ru
+    for name, value in e.value.params.items():
+        if isinstance(value, str | int) and name != "error":
+            assert str(value) in ru, (name, value, ru)
+    assert not (tmp_path / "datasets").exists() or not any((tmp_path / "datasets").glob("[!.]*"))
 
 
 def test_unknown_codes_and_odd_params_fall_back_to_the_english_sentence():

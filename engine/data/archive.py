@@ -98,10 +98,29 @@ def _relative_parts(name: str) -> tuple[str, ...] | None:
     return parts
 
 
-def _refuse(zip_path: Path, what: str) -> DataError:
-    return DataError(
-        f"The zip '{zip_path.name}' was refused: {what}; re-create the archive from the image folders."
-    )
+_REFUSED = "The zip '{name}' was refused: %s; re-create the archive from the image folders."
+# English sentence of each error, by code: the UI says it in another language by code (ui/i18n `dataerr.<code>`).
+ERRORS: dict[str, str] = {
+    "zip_too_many": _REFUSED % "it holds {n:,} entries, more than the limit of {max:,}",
+    "zip_outside": _REFUSED % "the member '{member}' points outside the folder it would be extracted to",
+    "zip_symlink": _REFUSED % "the member '{member}' is a symbolic link",
+    "zip_too_big": _REFUSED % "it unpacks to more than {gib:.1f} GiB (reached at member '{member}')",
+    "zip_bomb": _REFUSED % "the member '{member}' expands more than {ratio:.0f} times, like a zip bomb",
+    "zip_password": "The zip '{name}' is password-protected (member '{member}'); zip the images again without a "
+                    "password.",
+    "zip_damaged": "The zip '{name}' is damaged at member '{member}' ({error}); re-create or re-download it.",
+    "zip_method": "The zip '{name}' uses a compression method that cannot be read ({error}); re-create it with "
+                  "ordinary (deflate) compression.",
+    "zip_unreadable": "The file '{name}' is not a readable zip archive (it may be damaged); re-create or re-download "
+                      "it.",
+}
+
+
+def _refuse(code: str, zip_path: Path, **params: object) -> DataError:
+    """The DataError of `code` about `zip_path`, with a code and params a UI can translate."""
+    from engine.data.bins import CodedDataError  # bins imports this module
+
+    return CodedDataError(code, ERRORS[code].format(name=zip_path.name, **params), name=zip_path.name, **params)
 
 
 def check_archive(
@@ -110,9 +129,7 @@ def check_archive(
     """Check every member and return (member, path parts) for the files worth extracting."""
     infos = zf.infolist()
     if len(infos) > limits.max_members:
-        raise _refuse(
-            zip_path, f"it holds {len(infos):,} entries, more than the limit of {limits.max_members:,}"
-        )
+        raise _refuse("zip_too_many", zip_path, n=len(infos), max=limits.max_members)
     root = target.resolve()
     total = 0
     wanted = []
@@ -120,29 +137,21 @@ def check_archive(
         name = member_name(info)
         parts = _relative_parts(name)
         if parts is None:
-            raise _refuse(zip_path, f"the member '{name}' points outside the folder it would be extracted to")
+            raise _refuse("zip_outside", zip_path, member=name)
         if (info.external_attr >> 16) & _S_IFMT == _S_IFLNK:
-            raise _refuse(zip_path, f"the member '{name}' is a symbolic link")
+            raise _refuse("zip_symlink", zip_path, member=name)
         dest = root.joinpath(*parts).resolve() if parts else root
         if parts and not dest.is_relative_to(root):
-            raise _refuse(zip_path, f"the member '{name}' points outside the folder it would be extracted to")
+            raise _refuse("zip_outside", zip_path, member=name)
         if info.flag_bits & _ENCRYPTED_FLAG:
-            raise DataError(
-                f"The zip '{zip_path.name}' is password-protected (member '{name}'); zip the images again without a password."
-            )
+            raise _refuse("zip_password", zip_path, member=name)
         total += info.file_size
         if total > limits.max_total_bytes:
-            raise _refuse(
-                zip_path,
-                f"it unpacks to more than {limits.max_total_bytes / (1 << 30):.1f} GiB (reached at member '{name}')",
-            )
+            raise _refuse("zip_too_big", zip_path, gib=limits.max_total_bytes / (1 << 30), member=name)
         if info.file_size > limits.ratio_min_bytes and info.file_size > limits.max_ratio * max(
             info.compress_size, 1
         ):
-            raise _refuse(
-                zip_path,
-                f"the member '{name}' expands more than {limits.max_ratio:.0f} times, like a zip bomb",
-            )
+            raise _refuse("zip_bomb", zip_path, member=name, ratio=limits.max_ratio)
         if info.is_dir() or not parts or any(is_junk(p) for p in parts):
             continue
         wanted.append((info, parts))
@@ -164,17 +173,10 @@ def safe_extract(zip_path: str | Path, target: str | Path, limits: ZipLimits | N
                     with zf.open(info) as src, open(dest, "wb") as out:
                         shutil.copyfileobj(src, out, 1 << 20)
                 except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-                    raise DataError(
-                        f"The zip '{zip_path.name}' is damaged at member '{'/'.join(parts)}' ({e}); re-create or re-download it."
-                    ) from None
+                    raise _refuse("zip_damaged", zip_path, member="/".join(parts), error=str(e)) from None
                 except NotImplementedError as e:
-                    raise DataError(
-                        f"The zip '{zip_path.name}' uses a compression method that cannot be read ({e}); "
-                        "re-create it with ordinary (deflate) compression."
-                    ) from None
+                    raise _refuse("zip_method", zip_path, error=str(e)) from None
                 names.append("/".join(parts))
     except zipfile.BadZipFile:
-        raise DataError(
-            f"The file '{zip_path.name}' is not a readable zip archive (it may be damaged); re-create or re-download it."
-        ) from None
+        raise _refuse("zip_unreadable", zip_path) from None
     return names

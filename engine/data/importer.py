@@ -27,7 +27,9 @@ from typing import Any
 
 from PIL import Image
 
+from engine.data import neardup
 from engine.data.archive import ZipLimits, is_junk, safe_extract
+from engine.data.bins import CodedDataError
 from engine.data.manifest import FORMAT, SPLITS, is_dataset_dir, load_manifest
 from engine.data.split import assign_splits, check_fractions
 from engine.errors import DataError
@@ -90,10 +92,13 @@ KIND_TITLES = {
     "no_train": "in a class with no training images (class dropped)",
     "leak": "same image in two splits (only one copy kept)",
     "duplicate": "exact duplicate within a class (one copy kept)",
+    "near_conflict": "looks almost the same as a picture of another class (kept; check the labels)",
+    "near_leak": "looks almost the same as a picture of its class in another split (kept; scores may be inflated)",
     "ignored": "outside the class folders (skipped)",
     "tiny_image": f"smaller than {MIN_SIDE} px on a side (kept)",
     "converted": "converted to RGB (kept)",
     "exif_rotated": "turned upright from EXIF orientation (kept)",
+    "near_duplicate": "looks almost the same as another picture of its class and split (kept)",
     "excluded": "left out by hand (not in this dataset)",
 }
 
@@ -103,7 +108,10 @@ PROBLEM_CODES = (
     "conflict", "unreadable.empty", "unreadable.not_image", "unreadable.too_large", "unreadable.damaged",
     "unreadable.no_pixels", "unreadable.open", "unreadable.decode", "missing", "small_class", "no_train", "leak",
     "duplicate", "ignored.loose", "ignored.not_split", "tiny_image", "converted", "exif_rotated", "excluded",
+    "near_conflict", "near_leak", "near_duplicate",
 )
+NEAR_KINDS = ("near_conflict", "near_leak", "near_duplicate")
+MAX_NAMED = 5  # a near-duplicate problem names at most this many of the picture's look-alikes
 _UNREADABLE_PREFIXES = (
     ("is empty", "unreadable.empty"),
     ("is not an image", "unreadable.not_image"),
@@ -112,6 +120,44 @@ _UNREADABLE_PREFIXES = (
     ("has no pixels", "unreadable.no_pixels"),
     ("cannot be opened", "unreadable.open"),
 )
+
+
+# English sentence of each DataError an import raises, by code: the UI says it in another language by code
+# (ui/i18n `dataerr.<code>`); the zip's own errors are in engine.data.archive.ERRORS.
+ERRORS: dict[str, str] = {
+    "import_missing": "'{source}' does not exist; check the path and choose the folder, .zip or .csv again.",
+    "import_zip_empty": "The zip '{name}' is empty; put a folder for each class of images in it and try again.",
+    "import_kind": "'{name}' is a {suffix}; Konstruktor imports a folder, a .zip or a .csv.",
+    "import_no_suffix": "'{name}' is a file without an extension; Konstruktor imports a folder, a .zip or a .csv.",
+    "csv_not_utf8": "The CSV '{name}' is not UTF-8 text; save it again as 'CSV UTF-8'.",
+    "csv_bad_row": "Row {row} of '{name}' cannot be read as CSV ({error}); fix the row.",
+    "csv_no_rows": "The CSV '{name}' has no rows; write one 'path,label' row per image.",
+    "csv_bad_header": "Row {row} of '{name}' is a header without both a 'path' and a 'label' column; name the columns "
+                      "path,label (and optionally split).",
+    "csv_header_only": "The CSV '{name}' has a header but no rows; write one 'path,label' row per image.",
+    "csv_few_columns": "Row {row} of '{name}' has {n} column(s); every row needs a path and a label, like "
+                       "'cats/1.jpg,cats'.",
+    "csv_empty_cell": "Row {row} of '{name}' has an empty path or label; fill it in or delete the row.",
+    "csv_bad_split": "Row {row} of '{name}' has the split '{value}'; use train, val or test.",
+    "csv_no_files": "None of the {n} files listed in '{name}' exist; relative paths are read from the CSV's folder.",
+    "csv_mixed_split": "Row {row} of '{name}' has no split while other rows do; give every row a split or none.",
+    "import_no_images": "No images were found in '{name}'; put each class's images in a folder named after the class.",
+    "import_unreadable": "None of the {n} files in '{name}' could be read as an image; use JPEG, PNG, WEBP, BMP, TIFF "
+                         "or GIF files.",
+    "import_no_class": "No class in '{name}' has at least {min} usable images; a classifier needs at least two "
+                       "classes with two or more images each.",
+    "import_no_class_train": "No class in '{name}' has at least {min} usable images in train/; a classifier needs at "
+                             "least two classes with two or more images each.",
+    "import_one_class": "Only one class ('{label}') has enough images; a classifier needs at least two, so add a "
+                        "folder of images for another class.",
+    "import_single_class": "Only one class ('{label}') has images; a classifier needs at least two, so add a folder "
+                           "of images for another class.",
+}
+
+
+def _refused(code: str, **params: Any) -> DataError:
+    """The DataError of `code`, with a code and params a UI can translate."""
+    return CodedDataError(code, ERRORS[code].format(**params), **params)
 
 
 def _unreadable_code(reason: str) -> str:
@@ -165,6 +211,7 @@ class _File:
     width: int = 0
     height: int = 0
     suffix: str = ""
+    look: neardup.Fingerprint | None = None  # None: too flat to compare, or not checked
     notes: list[tuple[str, str, str, dict]] = field(default_factory=list)  # (kind, severity, message, params)
 
 
@@ -195,9 +242,7 @@ def import_dataset(
     source = Path(source).expanduser()
     dest_root = Path(dest_root)
     if not source.exists():
-        raise DataError(
-            f"'{source}' does not exist; check the path and choose the folder, .zip or .csv again."
-        )
+        raise _refused("import_missing", source=str(source))
     dest_root.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp(dest_root)
     build_args = dict(seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, progress=progress,
@@ -210,9 +255,7 @@ def import_dataset(
         unpacked = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIXES[1], dir=dest_root))
         try:
             if not safe_extract(source, unpacked, zip_limits):
-                raise DataError(
-                    f"The zip '{source.name}' is empty; put a folder for each class of images in it and try again."
-                )
+                raise _refused("import_zip_empty", name=source.name)
             files, problems = _scan_folder(unpacked, unpacked)
             return _build(files, problems, source, dest_root, **build_args)
         finally:
@@ -220,8 +263,9 @@ def import_dataset(
     if suffix == ".csv":
         files, problems = _scan_csv(source)
         return _build(files, problems, source, dest_root, **build_args)
-    kind = f"a {suffix}" if suffix else "a file without an extension"
-    raise DataError(f"'{source.name}' is {kind}; Konstruktor imports a folder, a .zip or a .csv.")
+    if suffix:
+        raise _refused("import_kind", name=source.name, suffix=suffix)
+    raise _refused("import_no_suffix", name=source.name)
 
 
 def _remove_stale_temp(dest_root: Path) -> None:
@@ -326,9 +370,7 @@ def _read_csv_rows(csv_path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         text = csv_path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise DataError(
-            f"The CSV '{csv_path.name}' is not UTF-8 text; save it again as 'CSV UTF-8'."
-        ) from None
+        raise _refused("csv_not_utf8", name=csv_path.name) from None
     try:
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
@@ -339,9 +381,7 @@ def _read_csv_rows(csv_path: Path) -> Iterator[tuple[int, list[str]]]:
             if any(cell.strip() for cell in row):
                 yield reader.line_num, [cell.strip() for cell in row]
     except csv.Error as e:
-        raise DataError(
-            f"Row {reader.line_num} of '{csv_path.name}' cannot be read as CSV ({e}); fix the row."
-        ) from None
+        raise _refused("csv_bad_row", row=reader.line_num, name=csv_path.name, error=str(e)) from None
 
 
 def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
@@ -349,7 +389,7 @@ def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
     name = csv_path.name
     rows = list(_read_csv_rows(csv_path))
     if not rows:
-        raise DataError(f"The CSV '{name}' has no rows; write one 'path,label' row per image.")
+        raise _refused("csv_no_rows", name=name)
     path_i, label_i, split_i = 0, 1, 2
     first_line, header = rows[0]
     lowered = [c.lower() for c in header]
@@ -360,33 +400,24 @@ def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
 
         found_path, found_label, split_i = find(_CSV_PATH), find(_CSV_LABEL), find(_CSV_SPLIT)
         if found_path is None or found_label is None:
-            raise DataError(
-                f"Row {first_line} of '{name}' is a header without both a 'path' and a 'label' column; "
-                "name the columns path,label (and optionally split)."
-            )
+            raise _refused("csv_bad_header", row=first_line, name=name)
         path_i, label_i = found_path, found_label
         rows = rows[1:]
         if not rows:
-            raise DataError(
-                f"The CSV '{name}' has a header but no rows; write one 'path,label' row per image."
-            )
+            raise _refused("csv_header_only", name=name)
     files: list[_File] = []
     problems: list[dict[str, Any]] = []
     first_with_split = first_without_split = None
     for line, row in rows:
         if len(row) <= max(path_i, label_i):
-            raise DataError(
-                f"Row {line} of '{name}' has {len(row)} column(s); every row needs a path and a label, like 'cats/1.jpg,cats'."
-            )
+            raise _refused("csv_few_columns", row=line, name=name, n=len(row))
         raw, label = row[path_i], row[label_i]
         if not raw or not label:
-            raise DataError(
-                f"Row {line} of '{name}' has an empty path or label; fill it in or delete the row."
-            )
+            raise _refused("csv_empty_cell", row=line, name=name)
         value = row[split_i] if split_i is not None and split_i < len(row) else ""
         split = SPLIT_NAMES.get(value.lower()) if value else None
         if value and split is None:
-            raise DataError(f"Row {line} of '{name}' has the split '{value}'; use train, val or test.")
+            raise _refused("csv_bad_split", row=line, name=name, value=value)
         if split:
             first_with_split = first_with_split or line
         else:
@@ -405,13 +436,9 @@ def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
             continue
         files.append(_File(path, raw, _label(label), split))
     if not files:
-        raise DataError(
-            f"None of the {len(rows)} files listed in '{name}' exist; relative paths are read from the CSV's folder."
-        )
+        raise _refused("csv_no_files", n=len(rows), name=name)
     if first_with_split and first_without_split:
-        raise DataError(
-            f"Row {first_without_split} of '{name}' has no split while other rows do; give every row a split or none."
-        )
+        raise _refused("csv_mixed_split", row=first_without_split, name=name)
     return files, problems
 
 
@@ -443,6 +470,7 @@ def _check(item: _File) -> str | None:
         item.sha256 = _sha256(item.path)
         with load_image(str(item.path)) as img:
             item.width, item.height = img.size
+            item.look = neardup.fingerprint(img)  # from the decoded picture: no second decode
         with Image.open(item.path, formats=ALLOWED_FORMATS) as raw:
             mode, fmt = raw.mode, raw.format or ""
             transparent = "transparency" in raw.info
@@ -532,6 +560,50 @@ def _resolve_duplicates(files: list[_File], problems: list[dict[str, Any]]) -> l
     return kept
 
 
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)  # as ui/i18n writes a list in its sentences
+
+
+def _near_problems(near: list[tuple[str, str]], members: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """One problem per picture in a pair of near-duplicates (originals), given each picture's (label, split).
+
+    A look-alike in another class is a warning (likely a labelling mistake), one of the same class in another
+    split a warning (copies on both sides inflate the scores), the rest only information. `others` names the
+    picture's look-alikes (the first MAX_NAMED), which is also what leaving files out regroups by.
+    """
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for a, b in near:
+        if a in members and b in members and a != b:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+    problems = []
+    for original in sorted(neighbours):
+        label, split = members[original]
+        others = sorted(neighbours[original])
+        named = others[:MAX_NAMED]
+        params: dict[str, Any] = {"others": named}
+        classes = sorted({members[o][0] for o in others} - {label})
+        splits = [s for s in SPLITS if s != split and any(members[o] == (label, s) for o in others)]
+        if classes:
+            params["classes"] = classes
+            problems.append(_problem(
+                original, "near_conflict", "warning",
+                f"Looks almost the same as {_quoted(named)} (class {_quoted(classes)}); if they are the same "
+                "picture, keep it only in the class it belongs to.", params))
+        elif splits:
+            params.update(split=split, other=splits[0])
+            problems.append(_problem(
+                original, "near_leak", "warning",
+                f"Looks almost the same as {_quoted(named)} of the same class in {splits[0]}, while this one is "
+                f"in {split}: copies in two splits make validation and test scores look better than they are "
+                "— leave one of them out.", params))
+        else:
+            problems.append(_problem(
+                original, "near_duplicate", "info",
+                f"Looks almost the same as {_quoted(named)} of the same class and split; kept.", params))
+    return problems
+
+
 def _drop_small_classes(
     files: list[_File], seen_labels: set[str], given: bool, problems: list[dict[str, Any]]
 ) -> list[_File]:
@@ -577,9 +649,7 @@ def _build(
 ) -> ImportReport:
     given = any(f.split is not None for f in files)
     if not files:
-        raise DataError(
-            f"No images were found in '{source.name}'; put each class's images in a folder named after the class."
-        )
+        raise _refused("import_no_images", name=source.name)
     good: list[_File] = []
     total = len(files)
     if progress:
@@ -595,25 +665,16 @@ def _build(
         if progress:
             progress(done, total)
     if not good:
-        raise DataError(
-            f"None of the {total} files in '{source.name}' could be read as an image; "
-            "use JPEG, PNG, WEBP, BMP, TIFF or GIF files."
-        )
+        raise _refused("import_unreadable", n=total, name=source.name)
     seen_labels = {f.label for f in files}
     kept = _drop_small_classes(_resolve_duplicates(good, problems), seen_labels, given, problems)
     classes = sorted({f.label for f in kept})
     if not classes:
-        raise DataError(
-            f"No class in '{source.name}' has at least {MIN_CLASS_SIZE} usable images"
-            + (" in train/" if given else "")
-            + "; a classifier needs at least two classes with two or more images each."
-        )
+        raise _refused("import_no_class_train" if given else "import_no_class", name=source.name, min=MIN_CLASS_SIZE)
     if len(classes) < 2:
-        enough = "enough images" if len(seen_labels) > 1 else "images"
-        raise DataError(
-            f"Only one class ('{classes[0]}') has {enough}; a classifier needs at least two, "
-            "so add a folder of images for another class."
-        )
+        raise _refused("import_one_class" if len(seen_labels) > 1 else "import_single_class", label=classes[0])
+    close = neardup.pairs([f.look for f in kept])
+    near = [[kept[i] for i in group] for group in neardup.groups(close)]
 
     if given:
         split_of = {f.sha256: f.split or "train" for f in kept}
@@ -631,6 +692,7 @@ def _build(
             seed=seed,
             val_fraction=val_fraction,
             test_fraction=test_fraction,
+            together=[[f.sha256 for f in group] for group in near],
         )
         split_params = {
             "source": "generated",
@@ -638,7 +700,13 @@ def _build(
             "val_fraction": val_fraction,
             "test_fraction": test_fraction,
         }
+        if any(len({f.label for f in group}) < len(group) for group in near):
+            # Recorded (and so part of the id) only when a class has copies to keep together: other datasets
+            # keep the ids they had before this rule.
+            split_params["near_duplicates"] = "same split"
         id_params = split_params
+    members = {f.original: (f.label, split_of[f.sha256]) for f in kept}
+    problems.extend(_near_problems([(kept[a].original, kept[b].original) for a, b in close], members))
     fingerprint, dataset_id = _identity([(f.label, f.sha256) for f in kept], id_params)
 
     final = dest_root / dataset_id
@@ -741,6 +809,12 @@ def _identity(pairs: list[tuple[str, str]], id_params: dict[str, Any]) -> tuple[
     return fingerprint, dataset_id
 
 
+def _near_pairs(problems: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The pairs of look-alikes that the near-duplicate problems of a problems.json name."""
+    return [(p.get("file"), other) for p in problems if p.get("kind") in NEAR_KINDS
+            for other in (p.get("params") or {}).get("others") or []]
+
+
 def flagged_files(dataset_dir: str | Path) -> list[dict[str, Any]]:
     """Files of the dataset that problems.json has warnings on: [{"file": original, "problems": [...]}], in order.
 
@@ -800,7 +874,9 @@ def exclude_files(dataset_dir: str | Path, files: list[str], dest_root: str | Pa
     }
     path = dataset_dir / "problems.json"
     old = read_json(path) if path.is_file() else []
-    problems = [p for p in old if p.get("file") not in drop and (p.get("params") or {}).get("kept") not in drop]
+    problems = [p for p in old if p.get("file") not in drop and (p.get("params") or {}).get("kept") not in drop
+                and p.get("kind") not in NEAR_KINDS]
+    problems += _near_problems(_near_pairs(old), {it["original"]: (it["label"], it["split"]) for it in kept_items})
     problems += [
         _problem(f, "excluded", "info", f"Left out by hand from dataset {manifest['id']}.", {"dataset": manifest["id"]})
         for f in sorted(drop)

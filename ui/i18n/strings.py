@@ -331,6 +331,138 @@ STRINGS: dict[str, tuple[str, str]] = {
     "colour.LAB": ("was in the Lab colour space", "была в цветовом пространстве Lab"),
     "colour.HSV": ("was HSV", "была в HSV"),
     # --- end of the ui engineer's block ---------------------------------------------------------------------
+    # --- data: near-duplicate pictures, and the importer's errors by code (data engineer's block) -----------
+    "problem.near_conflict": ("looks almost the same as a picture of another class (kept; check the labels)",
+                              "почти такая же, как картинка другого класса (оставлена; проверьте классы)"),
+    "problem.near_leak": ("looks almost the same as a picture in another split (kept; scores may be inflated)",
+                          "почти такая же, как картинка в другой части выборки (оставлена; оценки могут быть "
+                          "завышены)"),
+    "problem.near_duplicate": ("looks almost the same as another picture of its class and split (kept)",
+                               "почти такая же, как другая картинка того же класса и той же части выборки "
+                               "(оставлена)"),
+    "pmsg.near_conflict": ("Looks almost the same as {others} (class {classes}); if they are the same picture, keep "
+                           "it only in the class it belongs to.",
+                           "Почти такая же, как {others} (класс {classes}); если это одна и та же картинка, "
+                           "оставьте её только в том классе, к которому она относится."),
+    "pmsg.near_leak": ("Looks almost the same as {others} of the same class in {other}, while this one is in {split}: "
+                       "copies in two splits make validation and test scores look better than they are — leave one "
+                       "of them out.",
+                       "Почти такая же, как {others} того же класса в части «{other}», а эта — в части «{split}»: "
+                       "копии в двух частях выборки завышают оценки на валидации и тесте — исключите одну из них."),
+    "pmsg.near_duplicate": ("Looks almost the same as {others} of the same class and split; kept.",
+                            "Почти такая же, как {others} того же класса и той же части выборки; оставлена."),
+    "data.near_warning": ("{n} picture(s) look almost the same as one in another class or split; see the problems "
+                          "below.",
+                          "Картинок, почти совпадающих с картинкой другого класса или другой части выборки: {n}; "
+                          "подробности — в таблице ниже."),
+    "dataerr.import_missing": ("'{source}' does not exist; check the path and choose the folder, .zip or .csv again.",
+                               "«{source}» не существует; проверьте путь и снова выберите папку, .zip или .csv."),
+    "dataerr.import_zip_empty": ("The zip '{name}' is empty; put a folder for each class of images in it and try "
+                                 "again.",
+                                 "Zip-архив «{name}» пуст; положите в него по папке на каждый класс картинок и "
+                                 "попробуйте снова."),
+    "dataerr.import_kind": ("'{name}' is a {suffix}; Konstruktor imports a folder, a .zip or a .csv.",
+                            "«{name}» — файл {suffix}; Konstruktor импортирует папку, .zip или .csv."),
+    "dataerr.import_no_suffix": ("'{name}' is a file without an extension; Konstruktor imports a folder, a .zip or "
+                                 "a .csv.",
+                                 "«{name}» — файл без расширения; Konstruktor импортирует папку, .zip или .csv."),
+    "dataerr.csv_not_utf8": ("The CSV '{name}' is not UTF-8 text; save it again as 'CSV UTF-8'.",
+                             "CSV «{name}» — не текст в UTF-8; сохраните его снова как «CSV UTF-8»."),
+    "dataerr.csv_bad_row": ("Row {row} of '{name}' cannot be read as CSV ({error}); fix the row.",
+                            "Строку {row} файла «{name}» не удаётся прочитать как CSV ({error}); исправьте строку."),
+    "dataerr.csv_no_rows": ("The CSV '{name}' has no rows; write one 'path,label' row per image.",
+                            "В CSV «{name}» нет строк; напишите по строке «path,label» (путь,класс) на каждую "
+                            "картинку."),
+    "dataerr.csv_bad_header": ("Row {row} of '{name}' is a header without both a 'path' and a 'label' column; name "
+                               "the columns path,label (and optionally split).",
+                               "Строка {row} файла «{name}» — заголовок без столбцов «path» и «label»; назовите "
+                               "столбцы path,label (и, если нужно, split)."),
+    "dataerr.csv_header_only": ("The CSV '{name}' has a header but no rows; write one 'path,label' row per image.",
+                                "В CSV «{name}» есть заголовок, но нет строк; напишите по строке «path,label» "
+                                "(путь,класс) на каждую картинку."),
+    "dataerr.csv_few_columns": ("Row {row} of '{name}' has {n} column(s); every row needs a path and a label, like "
+                                "'cats/1.jpg,cats'.",
+                                "В строке {row} файла «{name}» столбцов: {n}; в каждой строке нужны путь и класс, "
+                                "например «cats/1.jpg,cats»."),
+    "dataerr.csv_empty_cell": ("Row {row} of '{name}' has an empty path or label; fill it in or delete the row.",
+                               "В строке {row} файла «{name}» пустой путь или класс; заполните его или удалите "
+                               "строку."),
+    "dataerr.csv_bad_split": ("Row {row} of '{name}' has the split '{value}'; use train, val or test.",
+                              "В строке {row} файла «{name}» указана часть выборки «{value}»; используйте train, val "
+                              "или test."),
+    "dataerr.csv_no_files": ("None of the {n} files listed in '{name}' exist; relative paths are read from the CSV's "
+                             "folder.",
+                             "Ни одного из {n} файлов, перечисленных в «{name}», не существует; относительные пути "
+                             "отсчитываются от папки CSV."),
+    "dataerr.csv_mixed_split": ("Row {row} of '{name}' has no split while other rows do; give every row a split or "
+                                "none.",
+                                "В строке {row} файла «{name}» нет части выборки, а в других строках есть; укажите "
+                                "её во всех строках или ни в одной."),
+    "dataerr.import_no_images": ("No images were found in '{name}'; put each class's images in a folder named after "
+                                 "the class.",
+                                 "В «{name}» не найдено картинок; положите картинки каждого класса в папку с "
+                                 "названием класса."),
+    "dataerr.import_unreadable": ("None of the {n} files in '{name}' could be read as an image; use JPEG, PNG, WEBP, "
+                                  "BMP, TIFF or GIF files.",
+                                  "Ни один из {n} файлов в «{name}» не читается как картинка; используйте файлы "
+                                  "JPEG, PNG, WEBP, BMP, TIFF или GIF."),
+    "dataerr.import_no_class": ("No class in '{name}' has at least {min} usable images; a classifier needs at least "
+                                "two classes with two or more images each.",
+                                "Ни в одном классе в «{name}» нет хотя бы {min} пригодных картинок; классификатору "
+                                "нужно не меньше двух классов, в каждом две картинки или больше."),
+    "dataerr.import_no_class_train": ("No class in '{name}' has at least {min} usable images in train/; a classifier "
+                                      "needs at least two classes with two or more images each.",
+                                      "Ни в одном классе в «{name}» нет хотя бы {min} пригодных картинок в train/; "
+                                      "классификатору нужно не меньше двух классов, в каждом две картинки или "
+                                      "больше."),
+    "dataerr.import_one_class": ("Only one class ('{label}') has enough images; a classifier needs at least two, so "
+                                 "add a folder of images for another class.",
+                                 "Достаточно картинок только в одном классе («{label}»); классификатору нужно хотя "
+                                 "бы два, поэтому добавьте папку с картинками другого класса."),
+    "dataerr.import_single_class": ("Only one class ('{label}') has images; a classifier needs at least two, so add "
+                                    "a folder of images for another class.",
+                                    "Картинки есть только в одном классе («{label}»); классификатору нужно хотя бы "
+                                    "два, поэтому добавьте папку с картинками другого класса."),
+    "dataerr.bad_fractions": ("The validation and test fractions ({val}, {test}) must each be between 0 and 1 and add "
+                              "up to less than 1; lower them.",
+                              "Доли валидации и теста ({val}, {test}) должны быть каждая от 0 до 1 и в сумме меньше "
+                              "1; уменьшите их."),
+    "dataerr.zip_too_many": ("The zip '{name}' was refused: it holds {n:,} entries, more than the limit of {max:,}; "
+                             "re-create the archive from the image folders.",
+                             "Zip-архив «{name}» отклонён: в нём записей — {n:,}, больше предела в {max:,}; "
+                             "создайте архив заново из папок с картинками."),
+    "dataerr.zip_outside": ("The zip '{name}' was refused: the member '{member}' points outside the folder it would "
+                            "be extracted to; re-create the archive from the image folders.",
+                            "Zip-архив «{name}» отклонён: элемент «{member}» указывает за пределы папки, куда его "
+                            "распаковали бы; создайте архив заново из папок с картинками."),
+    "dataerr.zip_symlink": ("The zip '{name}' was refused: the member '{member}' is a symbolic link; re-create the "
+                            "archive from the image folders.",
+                            "Zip-архив «{name}» отклонён: элемент «{member}» — символическая ссылка; создайте архив "
+                            "заново из папок с картинками."),
+    "dataerr.zip_too_big": ("The zip '{name}' was refused: it unpacks to more than {gib:.1f} GiB (reached at member "
+                            "'{member}'); re-create the archive from the image folders.",
+                            "Zip-архив «{name}» отклонён: распакованный, он больше {gib:.1f} ГиБ (предел достигнут "
+                            "на элементе «{member}»); создайте архив заново из папок с картинками."),
+    "dataerr.zip_bomb": ("The zip '{name}' was refused: the member '{member}' expands more than {ratio:.0f} times, "
+                         "like a zip bomb; re-create the archive from the image folders.",
+                         "Zip-архив «{name}» отклонён: элемент «{member}» распаковывается больше чем в {ratio:.0f} "
+                         "раз, как zip-бомба; создайте архив заново из папок с картинками."),
+    "dataerr.zip_password": ("The zip '{name}' is password-protected (member '{member}'); zip the images again "
+                             "without a password.",
+                             "Zip-архив «{name}» защищён паролем (элемент «{member}»); заархивируйте картинки снова "
+                             "без пароля."),
+    "dataerr.zip_damaged": ("The zip '{name}' is damaged at member '{member}' ({error}); re-create or re-download it.",
+                            "Zip-архив «{name}» повреждён на элементе «{member}» ({error}); создайте или скачайте "
+                            "его заново."),
+    "dataerr.zip_method": ("The zip '{name}' uses a compression method that cannot be read ({error}); re-create it "
+                           "with ordinary (deflate) compression.",
+                           "Zip-архив «{name}» сжат методом, который не удаётся прочитать ({error}); создайте его "
+                           "заново с обычным сжатием (deflate)."),
+    "dataerr.zip_unreadable": ("The file '{name}' is not a readable zip archive (it may be damaged); re-create or "
+                               "re-download it.",
+                               "Файл «{name}» — не читаемый zip-архив (возможно, он повреждён); создайте или скачайте "
+                               "его заново."),
+    # --- end of the data engineer's block -------------------------------------------------------------------
     # --- train ------------------------------------------------------------------------------
     "train.no_data": ("Import pictures in the **Data** tab first.", "Сначала импортируйте картинки на вкладке **Данные**."),
     "train.data_line": ("Data: {n} pictures in {k} classes (the smallest class has {smallest} for training).",

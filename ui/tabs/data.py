@@ -409,6 +409,10 @@ def report_message(lang: str, report) -> str:
     text = t(lang, key, n=n, k=k)
     if bad:
         text += " " + t(lang, "data.left_out", n=bad)
+    # Near-duplicates stay in the dataset, so without this line an inflated score would come with no hint.
+    near = sum(1 for p in report.problems if p["kind"] in ("near_conflict", "near_leak"))
+    if near:
+        text += " " + t(lang, "data.near_warning", n=near)
     return text
 
 
