@@ -294,3 +294,16 @@ def test_registry_lists_yolo11_with_measured_sizes():
         assert spec.params_m == pytest.approx(measured, abs=0.001), spec.name
     with pytest.raises(UserError, match="yolo11"):
         get_spec("yolo12n-cls")
+
+
+def test_importing_ultralytics_leaves_pil_open_alone(tmp_path):
+    """Ultralytics patches PIL.Image.open to pip-install a HEIF plugin on unknown files; the engine undoes that."""
+    from PIL import UnidentifiedImageError
+
+    from engine.models.ultralytics_family import build_classification_model
+
+    build_classification_model("yolo11n-cls", 3)  # imports Ultralytics the way training does
+    fake = tmp_path / "notes.jpg"
+    fake.write_bytes(b"%PDF-1.4 not a picture")
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(fake)

@@ -45,11 +45,24 @@ def prepare_ultralytics(config_dir: str | Path | None = None) -> None:
         os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
     from ultralytics.utils import SETTINGS
 
+    _undo_pil_patch()
     wanted = {"sync": False, "hub": False, "api_key": "", "clearml": False, "comet": False, "dvc": False,
               "mlflow": False, "raytune": False, "tensorboard": False, "wandb": False}
     wanted = {k: v for k, v in wanted.items() if k in SETTINGS and SETTINGS[k] != v}
     if wanted:
         SETTINGS.update(wanted)
+
+
+def _undo_pil_patch() -> None:
+    """Give PIL.Image.open back. Importing Ultralytics replaces it, process-wide, with a wrapper that on any file
+    PIL cannot identify tries to pip-install a HEIF plugin: the importer would then report a PDF named .jpg as
+    something else than "not a picture", and an online machine would get a package installed behind its back."""
+    from PIL import Image
+    from ultralytics.utils import patches
+
+    original = getattr(patches, "_image_open", None)
+    if original is not None and Image.open is getattr(patches, "image_open", None):
+        Image.open = original
 
 
 def yaml_name(spec_name: str) -> str:
