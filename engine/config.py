@@ -52,7 +52,8 @@ class RunConfig(BaseModel):
     weights: str | None = Field(None, description="A weights file supplied by the user, used instead of the defaults.")
     mode: Mode = "auto"
     epochs: int | None = Field(None, ge=1, le=1000, description="None: the mode's default.")
-    batch_size: int = Field(32, ge=1, le=1024)
+    batch_size: int | None = Field(None, ge=1, le=1024, description="Pictures per step; None: the family's default "
+                                   "(32 for timm models, 16 for YOLO as in Ultralytics).")
     lr: float | None = Field(None, gt=0, description="Peak learning rate; None: the mode's default.")
     weight_decay: float = Field(0.05, ge=0)
     warmup_epochs: float = Field(1.0, ge=0)

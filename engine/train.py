@@ -39,6 +39,7 @@ AUTO_CPU_FINETUNE_LIMIT_S = 15 * 60
 SIGMA_FLOOR = 0.5
 # Below this many images in the smallest class, the head is a nearest-class-mean (prototype) one.
 PROTOTYPE_BELOW = 3
+DEFAULT_BATCH = 32  # RunConfig.batch_size None, for timm models
 PROTOTYPE_TEMPERATURE = 10.0
 
 
@@ -637,7 +638,7 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
                                         generator=torch.Generator().manual_seed(cfg.seed))
     elif imbalanced:
         weight = torch.as_tensor(counts.sum() / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32).to(device)
-    batch_size = min(cfg.batch_size, len(train_set))
+    batch_size = min(cfg.batch_size or DEFAULT_BATCH, len(train_set))
     drop_last = len(train_set) > batch_size and len(train_set) % batch_size == 1
     shuffle_gen = torch.Generator()
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,

@@ -523,6 +523,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.epochs_info": ("Passes over the data; empty = the mode's default.",
                           "Проходы по данным; пусто — по умолчанию для режима."),
     "train.batch": ("Batch size", "Размер батча"),
+    "train.batch_info": ("Pictures per training step; empty = the model's default (32; YOLO 16).",
+                         "Картинок на шаг обучения; пусто — значение модели (32; у YOLO 16)."),
     "train.lr": ("Learning rate", "Скорость обучения"),
     "train.lr_info": ("Empty = the mode's default.", "Пусто — по умолчанию для режима."),
     "train.seed": ("Random seed", "Зерно случайности"),

@@ -83,7 +83,8 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         with gr.Row():
             epochs = T(gr.Number, {"label": "train.epochs", "info": "train.epochs_info"}, value=None, precision=0,
                        minimum=1, maximum=1000)
-            batch = T(gr.Number, {"label": "train.batch"}, value=32, precision=0, minimum=1, maximum=1024)
+            batch = T(gr.Number, {"label": "train.batch", "info": "train.batch_info"}, value=None, precision=0,
+                      minimum=1, maximum=1024)
             lr = T(gr.Number, {"label": "train.lr", "info": "train.lr_info"}, value=None, minimum=0)
             seed = T(gr.Number, {"label": "train.seed"}, value=0, precision=0)
             budget = T(gr.Number, {"label": "train.budget", "info": "train.budget_info"}, value=None, minimum=0)
