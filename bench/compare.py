@@ -412,9 +412,10 @@ def render_parity(res: dict[str, Any]) -> str:
         lines += ["", f"Speed target (ours at most {SPEED_MARGIN:.0%} slower per epoch): mean ratio {mean_ratio:.2f}×, "
                       f"worst {max(ratios):.2f}× — {'met' if max(ratios) <= 1 + SPEED_MARGIN else '**not met**'}. "
                       f"Accuracy: ours minus Ultralytics {100 * mean_gap:+.1f} ± {100 * std_gap:.1f} points over "
-                      f"{len(gaps)} pairs (chance is 10 %). The settings differ by design: ours takes an optimizer "
-                      "step every batch of 32, while Ultralytics' defaults (batch 16, gradients accumulated up to a "
-                      "nominal batch of 64) make one or two steps an epoch on a few dozen images."]
+                      f"{len(gaps)} pairs (chance is 10 %). The settings differ by design: both use batches of "
+                      "16, but ours takes an optimizer step after every batch, while Ultralytics' defaults "
+                      "accumulate gradients up to a nominal batch of 64 — one or two steps an epoch on a few "
+                      "dozen images."]
     lines += [f"\n{note}" for note in meta.get("notes", [])]
     lines += ["", f"Raw results: `.bench/compare-yolo.json` (git-ignored); total {meta.get('wall_s', 0) / 60:.0f} min."]
     return "\n".join(lines)
