@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,24 @@ def start_app(workspace: Path, *extra: str, env: dict | None = None) -> tuple[su
         time.sleep(0.3)
     proc.kill()
     raise AssertionError("the app never answered /health")
+
+
+@contextmanager
+def app_page(browser, workspace: Path, wait_ms: int, **kwargs) -> Iterator[tuple[object, str]]:
+    """A fresh app on `workspace` and one ready English page of it: (page, url); both closed afterwards."""
+    proc, url = start_app(workspace, **kwargs)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        try:
+            page = context.new_page()
+            page.set_default_timeout(wait_ms)
+            page.goto(url)
+            page.wait_for_selector("body[data-konstruktor-ready='1']", state="attached")
+            yield page, url
+        finally:
+            context.close()
+    finally:
+        stop_app(proc)
 
 
 def stop_app(proc: subprocess.Popen, timeout: float = 30) -> int:

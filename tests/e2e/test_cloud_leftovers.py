@@ -12,7 +12,7 @@ WAIT_MS = 90_000  # generous: two cores shared with other work
 
 
 def test_a_leftover_vm_is_shown_in_settings_and_deleted_from_there(browser, stub, cloud_ws, screenshots_dir):
-    from e2e.conftest import start_app, stop_app
+    from e2e.conftest import app_page
     from playwright.sync_api import expect
 
     from cloud.compute import VmSpec
@@ -25,31 +25,21 @@ def test_a_leftover_vm_is_shown_in_settings_and_deleted_from_there(browser, stub
         service_account_id="aje-sa-1", user_data="#!/bin/bash\n",
         job_metadata={"bucket": BUCKET, "prefix": "nothing/", "deadline": 0}, idempotency_key="k-lost")
     ghost = op["metadata"]["instanceId"]
-    proc, url = start_app(cloud_ws)  # inherits the endpoint variables that point at the stub
-    try:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        try:
-            page = context.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.goto(url)
-            page.wait_for_selector("body[data-konstruktor-ready='1']", state="attached")
-            toasts = page.locator(".toast-wrap")
-            expect(toasts).to_contain_text("Leftover cloud VMs that no training owns are running and cost money (1)")
-            toasts.locator(".toast-close").first.click()  # read; out of the way of the screenshot
-            expect(toasts).not_to_contain_text("Leftover cloud VMs")
-            page.get_by_role("tab", name="Settings").click()
-            line = page.locator("#k-cloud-leftovers")
-            expect(line).to_contain_text("Leftover cloud VMs: 1.")
-            expect(line).to_contain_text(ghost)
-            delete = page.locator("#k-cloud-delete-leftovers")
-            expect(delete).to_be_visible()
-            page.locator("#k-cloud").screenshot(path=str(screenshots_dir / "13-cloud-leftover.png"))
-            delete.click()
-            expect(line).to_contain_text("Deleted leftover VMs: 1.")
-            expect(line).not_to_contain_text(ghost)
-            expect(delete).to_be_hidden()
-        finally:
-            context.close()
-    finally:
-        stop_app(proc)
+    # inherits the endpoint variables that point at the stub
+    with app_page(browser, cloud_ws, WAIT_MS) as (page, url):
+        toasts = page.locator(".toast-wrap")
+        expect(toasts).to_contain_text("Leftover cloud VMs that no training owns are running and cost money (1)")
+        toasts.locator(".toast-close").first.click()  # read; out of the way of the screenshot
+        expect(toasts).not_to_contain_text("Leftover cloud VMs")
+        page.get_by_role("tab", name="Settings").click()
+        line = page.locator("#k-cloud-leftovers")
+        expect(line).to_contain_text("Leftover cloud VMs: 1.")
+        expect(line).to_contain_text(ghost)
+        delete = page.locator("#k-cloud-delete-leftovers")
+        expect(delete).to_be_visible()
+        page.locator("#k-cloud").screenshot(path=str(screenshots_dir / "13-cloud-leftover.png"))
+        delete.click()
+        expect(line).to_contain_text("Deleted leftover VMs: 1.")
+        expect(line).not_to_contain_text(ghost)
+        expect(delete).to_be_hidden()
     assert stub.live_instances() == [] and stub.deleted == [ghost]
