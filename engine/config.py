@@ -59,7 +59,8 @@ class RunConfig(BaseModel):
     warmup_epochs: float = Field(1.0, ge=0)
     label_smoothing: float = Field(0.1, ge=0, lt=1)
     imbalance: Literal["auto", "none", "class-weights", "balanced-sampler"] = "auto"
-    early_stopping_patience: int = Field(5, ge=0, description="Epochs without validation gain before stopping; 0 is off.")
+    early_stopping_patience: int | None = Field(None, ge=0, description="Epochs without validation gain before "
+                                                "stopping; 0 is off; None: 5, or 15 when training from scratch.")
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     seed: int = 0

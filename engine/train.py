@@ -27,10 +27,18 @@ from engine.fsutil import atomic_write_json
 
 # Default epochs and peak learning rates per mode; one place, like every other default.
 MODE_DEFAULTS: dict[str, dict[str, float]] = {
-    "fine-tune": {"epochs": 15, "lr": 5e-4, "layer_decay": 0.6, "trainable_fraction": 0.5},
-    "full": {"epochs": 20, "lr": 3e-4, "layer_decay": 0.8, "trainable_fraction": 1.0},
-    "scratch": {"epochs": 60, "lr": 2e-3, "layer_decay": 1.0, "trainable_fraction": 1.0},
+    "fine-tune": {"epochs": 15, "lr": 5e-4, "layer_decay": 0.6, "trainable_fraction": 0.5, "patience": 5},
+    "full": {"epochs": 20, "lr": 3e-4, "layer_decay": 0.8, "trainable_fraction": 1.0, "patience": 5},
+    # From scratch the validation score wanders for many epochs before it climbs: yolo11n-cls stopped by a
+    # patience of 5 at epoch 18 / 22 of 60 scored 38 / 62 % on Fashion-MNIST 10 / 20-shot, where the full 60
+    # epochs gave Ultralytics' trainer 47 / 71 %.
+    "scratch": {"epochs": 60, "lr": 2e-3, "layer_decay": 1.0, "trainable_fraction": 1.0, "patience": 15},
 }
+
+
+def patience(cfg: RunConfig, defaults: dict[str, float]) -> int:
+    """Epochs without validation gain before stopping (0: never): the config's, else the schedule's."""
+    return int(defaults["patience"] if cfg.early_stopping_patience is None else cfg.early_stopping_patience)
 # Rough CPU training speed (images/s) of a 5-million-parameter network at 224 px, forward and
 # backward, on 2 cores; used only to estimate time for `auto`.
 CPU_TRAIN_RATE_5M = 8.0
@@ -721,7 +729,7 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
         save_checkpoint(last_path, _checkpoint_payload(ctx, built, mode=mode, epoch=epoch,
                                                        optimizer=opt.state_dict(), train_state=dict(state)))
         ctx.events.emit("log", level="info", message=f"epoch {epoch}/{epochs} done", elapsed_s=state["elapsed"])
-        if cfg.early_stopping_patience and val.items and state["bad_epochs"] >= cfg.early_stopping_patience:
+        if patience(cfg, d) and val.items and state["bad_epochs"] >= patience(cfg, d):
             stop_reason = f"no validation gain for {state['bad_epochs']} epochs; stopped early at epoch {epoch}"
             break
         if budget_s is not None and time.monotonic() - attempt_start > budget_s:

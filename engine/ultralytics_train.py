@@ -132,7 +132,8 @@ def carve_validation(items: list[dict], labels: list[str], seed: int,
 
 # --- RunConfig -> Ultralytics arguments ---------------------------------------------------------
 
-def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout: Path, n_layers: int) -> dict:
+def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout: Path, n_layers: int,
+                     patience: int) -> dict:
     """The Ultralytics training arguments our RunConfig maps onto (what is not mapped is listed in the record)."""
     cfg = ctx.cfg
     aug = dict(AUGMENT_ARGS[cfg.augment.preset])
@@ -145,7 +146,7 @@ def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout:
         "imgsz": int(cfg.image_size or 224), "optimizer": "AdamW", "lr0": lr, "lrf": 0.01, "cos_lr": True,
         "weight_decay": cfg.weight_decay, "warmup_epochs": cfg.warmup_epochs, "seed": cfg.seed,
         "deterministic": True, "device": "0" if ctx.device == "cuda" else "cpu", "workers": ULTRALYTICS_WORKERS if cfg.num_workers is None else cfg.num_workers,
-        "patience": cfg.early_stopping_patience or 0, "amp": bool(ctx.device == "cuda" and cfg.amp),
+        "patience": patience, "amp": bool(ctx.device == "cuda" and cfg.amp),
         "fliplr": 0.5 if cfg.augment.hflip and cfg.augment.preset != "none" else 0.0, "flipud": 0.0, **aug,
         "dropout": 0.0, "pretrained": False, "cache": False, "plots": False, "val": True, "verbose": False,
         "exist_ok": True, "project": str(ctx.run_dir / ULTRA_DIR), "name": "train", "save_period": -1,
@@ -223,7 +224,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     from engine.embed import predict_probs
     from engine.models import build
     from engine.models.ultralytics_family import prepare_ultralytics, read_yolo_state_dict
-    from engine.train import MODE_DEFAULTS, _checkpoint_payload, _final_metrics
+    from engine.train import MODE_DEFAULTS, _checkpoint_payload, _final_metrics, patience
 
     cfg = ctx.cfg
     prepare_ultralytics(ctx.cache_root / "ultralytics")
@@ -253,6 +254,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     defaults = MODE_DEFAULTS[mode if built.pretrained else "scratch"]
     epochs = int(cfg.epochs or defaults["epochs"])
     lr = float(cfg.lr or defaults["lr"])
+    wait = patience(cfg, defaults)
 
     ckpt = _read_ckpt(last) if last.exists() else None
     good = last.with_name("last.good.pt")
@@ -284,7 +286,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     ctx.info(f"Ultralytics validates on {val_note}.")
 
     n_layers = len(built.model.model)
-    args = ultralytics_args(ctx, mode, epochs=epochs, lr=lr, layout=layout, n_layers=n_layers)
+    args = ultralytics_args(ctx, mode, epochs=epochs, lr=lr, layout=layout, n_layers=n_layers, patience=wait)
     if keep_last:
         args["patience"] = 0  # scores on training images say nothing about when to stop
     record = {"ultralytics": _version(), "mode": mode, "weights_source": built.weights_source,
@@ -348,7 +350,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     result = _final_metrics(ctx, probs, params=sum(p.numel() for p in model.parameters()), built=built,
                             epochs_run=epochs_run, best_epoch=best_epoch)
     if trainer is not None and epochs_run < epochs:
-        result["stopped"] = stop.get("reason") or (f"no validation gain for {cfg.early_stopping_patience} epochs; "
+        result["stopped"] = stop.get("reason") or (f"no validation gain for {wait} epochs; "
                                                    f"stopped early at epoch {epochs_run}")
         ctx.info(result["stopped"][0].upper() + result["stopped"][1:] + ".")
     return result
