@@ -171,10 +171,13 @@ def ultralytics_reference(row: dict[str, Any], compare_dir: Path, seed: int, scr
             link_tree(layout / split, data_dir / split)
     manifest = json.loads((Path(config["data"]) / "manifest.json").read_text(encoding="utf-8"))
     tests = [it for it in manifest["items"] if it["split"] == "test"]
-    # The epochs our run was asked for (it may stop early; Ultralytics' own patience is 100 epochs).
+    # The epochs our run was scheduled for (it may stop early; Ultralytics' own patience is 100 epochs). Without
+    # pretrained weights our run takes the scratch schedule, so read what it passed to Ultralytics.
     from engine.train import MODE_DEFAULTS
 
-    epochs = int(config.get("epochs") or MODE_DEFAULTS[row["mode"]]["epochs"])
+    ours_args = run_dir / "artifacts" / "ultralytics_args.yaml"
+    scheduled = (_read_yaml(ours_args).get("args") or {}).get("epochs") if ours_args.exists() else None
+    epochs = int(scheduled or config.get("epochs") or MODE_DEFAULTS[row["mode"]]["epochs"])
     args = {"model": row["model"], "data": str(data_dir), "epochs": epochs,
             "imgsz": int(metrics.get("input_size") or 224), "seed": seed, "project": str(scratch / "ul-runs"),
             "config_dir": str(scratch / "ul-config"),
