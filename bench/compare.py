@@ -496,7 +496,7 @@ def render(res: dict[str, Any]) -> str:
             worst = max(r for r in ratios if r)
             mean_gap, _ = mean_std(gaps)
             lines.append("")
-            lines.append("Our run stops early when validation stops improving (the default patience of 5 epochs), "
+            lines.append("Our run stops early when validation stops improving (a default patience of 5 epochs, 15 from scratch), "
                          "Ultralytics' patience is 100, so where ours ran fewer epochs this is not like-for-like; "
                          "the section below pairs both for the same number of epochs.")
             lines.append("")
