@@ -132,3 +132,12 @@ def test_export_tab_sums_up_the_report_and_says_failures_in_one_sentence(monkeyp
     assert export._failure("en", 2, err) == "Export failed: The run has not finished training yet."
     crash = export._failure("en", 1, "Traceback (most recent call last):\n  ...\nRuntimeError: boom\n")
     assert "exit code 1" in crash and "Traceback" not in crash and "boom" not in crash
+
+
+def test_paths_under_the_home_folder_are_shown_with_a_tilde(monkeypatch, tmp_path):
+    from ui.state import shown_path
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert shown_path(tmp_path / "Konstruktor") == str(Path("~") / "Konstruktor")
+    assert shown_path(tmp_path) == str(tmp_path)
+    assert shown_path("/srv/data") == "/srv/data"

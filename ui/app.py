@@ -18,7 +18,7 @@ import gradio as gr
 
 from engine import __version__
 from ui.i18n import LANGUAGES, Texts, normalize, t
-from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none
+from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none, shown_path
 from ui.tabs import compare, data, evaluate, export, projects, runs, settings, test, train
 
 TAB_MODULES = (projects, data, train, evaluate, test, export, runs, compare, settings)
@@ -69,7 +69,7 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
                     tab_blocks[module.ID] = tab
                     module.build(ctx, tab)
         texts.make(gr.Markdown, {"value": lambda lang: t(lang, "app.footer", version=__version__,
-                                                           root=str(ws.root))}, elem_id="k-footer")
+                                                           root=shown_path(ws.root))}, elem_id="k-footer")
 
         ctx.on_refresh(lambda pid, lang: _picker(ctx, pid), [ctx.project_picker])
         _warn_of_leftover_vms(runner, ctx)

@@ -108,6 +108,16 @@ def message(lang: str, e: BaseException) -> str:
 
 # --- projects, data, runs ----------------------------------------------------------------------
 
+def shown_path(path: str | Path) -> str:
+    """A path as a person reads it: under the home folder written with `~` (the home folder itself stays whole)."""
+    path, home = Path(path), Path.home()
+    try:
+        rest = path.relative_to(home)
+    except ValueError:
+        return str(path)
+    return str(Path("~") / rest) if rest.parts else str(path)
+
+
 def project_or_none(ws, pid: str | None) -> dict | None:
     if not pid:
         return None

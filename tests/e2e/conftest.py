@@ -43,7 +43,12 @@ def start_app(workspace: Path, *extra: str, env: dict | None = None) -> tuple[su
     from launcher import free_port
 
     port = free_port(preferred=0)
-    full_env = {**os.environ, "KONSTRUKTOR_OFFLINE": "1", "LANG": "en_US.UTF-8", **(env or {})}
+    # The workspace's parent is the app's home folder, so the footer and Settings show `~/Konstruktor` as a
+    # user's would (screenshots in docs/), not a temp path; caches stay in the real home's.
+    caches = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    full_env = {**os.environ, "KONSTRUKTOR_OFFLINE": "1", "LANG": "en_US.UTF-8", "HOME": str(workspace.parent),
+                "XDG_CACHE_HOME": caches, "MPLCONFIGDIR": os.environ.get("MPLCONFIGDIR", caches + "/matplotlib"),
+                **(env or {})}
     log = open(workspace.parent / f"app-{port}.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, "launcher.py", "--no-browser", "--port", str(port), "--workspace",
                              str(workspace), *extra], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
@@ -108,7 +113,7 @@ def browser():
 @pytest.fixture(scope="module")
 def app(browser, tmp_path_factory):
     """The app on a fresh workspace, shared by the tests of one module."""
-    workspace = tmp_path_factory.mktemp("e2e") / "workspace"
+    workspace = tmp_path_factory.mktemp("e2e") / "Konstruktor"
     proc, url = start_app(workspace)
     yield {"url": url, "workspace": workspace, "proc": proc}
     stop_app(proc)

@@ -20,7 +20,7 @@ def test_settings_form_and_train_target_in_the_browser(browser, stub, sa_key, sc
 
     key_file = tmp_path / "authorized_key.json"
     key_file.write_text(json.dumps(sa_key))
-    workspace = tmp_path / "workspace"
+    workspace = tmp_path / "Konstruktor"
     # inherits the endpoint variables that point at the stub
     with app_page(browser, workspace, WAIT_MS) as (page, url):
         page.get_by_role("tab", name="Settings").click()

@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from ui.i18n import LANGUAGES, t
-from ui.state import PRIVATE, Ctx, message
+from ui.state import PRIVATE, Ctx, message, shown_path
 
 ID = "settings"
 
@@ -20,7 +20,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     language = T(gr.Radio, {"label": "app.language"}, choices=[(v, k) for k, v in LANGUAGES.items()],
                  value=ctx.texts.lang, elem_id="k-settings-language")
     ctx.language_inputs.append(language)
-    T(gr.Markdown, {"value": lambda lang: t(lang, "settings.workspace", root=str(ctx.ws.root))})
+    T(gr.Markdown, {"value": lambda lang: t(lang, "settings.workspace", root=shown_path(ctx.ws.root))})
     current = load_settings(ctx.ws.root)
     platforms = load_rates()["platforms"]
     with T(gr.Accordion, {"label": "settings.cloud"}, open=True, elem_id="k-cloud"):
