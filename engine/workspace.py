@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.errors import UserError
+from engine.errors import HIDDEN_CHAR, CodedError, UserError, hidden_char
 
 ENV_WORKSPACE = "KONSTRUKTOR_WORKSPACE"
 INDEX_FILE = "index.sqlite"
@@ -64,6 +64,17 @@ def _now() -> str:
 def _slug(text: str, limit: int = 24) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
     return slug[:limit] or "run"
+
+
+def _project_name(name: str) -> str:
+    """The name as stored (stripped); refused when empty or holding characters that disguise it on screen."""
+    name = name.strip()
+    if not name:
+        raise UserError("A project needs a name.")
+    hidden = hidden_char(name)
+    if hidden:
+        raise CodedError("hidden_char", HIDDEN_CHAR.format(**hidden), **hidden)
+    return name
 
 
 @contextmanager
@@ -120,9 +131,7 @@ class Workspace:
 
     # --- projects -------------------------------------------------------------------------
     def create_project(self, name: str) -> str:
-        name = name.strip()
-        if not name:
-            raise UserError("A project needs a name.")
+        name = _project_name(name)
         pid = f"{_slug(name, 16)}-{secrets.token_hex(3)}"
         with self._write() as db:
             db.execute("INSERT INTO projects (id, name, created, updated) VALUES (?, ?, ?, ?)", (pid, name, _now(), _now()))
@@ -141,10 +150,9 @@ class Workspace:
         return {**dict(row), "state": json.loads(row["state"])}
 
     def rename_project(self, pid: str, name: str) -> None:
-        if not name.strip():
-            raise UserError("A project needs a name.")
+        name = _project_name(name)
         with self._write() as db:
-            db.execute("UPDATE projects SET name = ?, updated = ? WHERE id = ?", (name.strip(), _now(), pid))
+            db.execute("UPDATE projects SET name = ?, updated = ? WHERE id = ?", (name, _now(), pid))
 
     def update_project_state(self, pid: str, **state: Any) -> None:
         current = self.get_project(pid)["state"]

@@ -98,17 +98,19 @@ def test_share_or_a_network_address_never_runs_without_a_password(capsys):
             resolve_auth(_args(auth=bad))
 
 
-def test_password_protected_app_locks_out_after_repeated_failures(tmp_path):
+def test_password_protected_app_makes_a_client_that_keeps_guessing_wait(tmp_path):
     proc, port = _start(tmp_path, "--auth", "ann:right-password")
     login = f"http://127.0.0.1:{port}/login"
     try:
         config = requests.get(f"http://127.0.0.1:{port}/config", timeout=5)
         assert config.status_code == 401 or json.loads(config.text).get("auth_required")
         assert requests.post(login, data={"username": "ann", "password": "right-password"}, timeout=5).ok
-        for _ in range(5):
-            assert requests.post(login, data={"username": "ann", "password": "guess"}, timeout=5).status_code == 400
-        # Locked for a while now, even with the right password: guessing does not pay.
-        assert requests.post(login, data={"username": "ann", "password": "right-password"}, timeout=5).status_code == 400
+        answers = [requests.post(login, data={"username": "ann", "password": "guess"}, timeout=5).status_code
+                   for _ in range(5)]
+        assert answers == [400, 400, 400, 400, 429]
+        # While it waits, this client's tries are not even checked: guessing does not pay.
+        late = requests.post(login, data={"username": "ann", "password": "right-password"}, timeout=5)
+        assert late.status_code == 429 and late.headers["Retry-After"]
     finally:
         _ctrl_c(proc)
 

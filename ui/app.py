@@ -13,16 +13,21 @@ import signal
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from engine import __version__
+from ui.guard import LoginThrottle, Policy, RequestGuard, is_loopback
 from ui.i18n import LANGUAGES, Texts, normalize, t
 from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none, shown_path
 from ui.tabs import compare, data, evaluate, export, projects, runs, settings, test, train
 
 TAB_MODULES = (projects, data, train, evaluate, test, export, runs, compare, settings)
-MAX_FILE_SIZE = "2gb"
+MAX_FILE_SIZE = "500mb"  # a picture or the zip of a small dataset; the upload hint says it (data.zip_hint)
+# Gradio's cache of uploads and outputs: every half hour, files older than two hours go.
+DELETE_CACHE = (1800, 7200)
 LEFTOVER_TICK_S = 2.0
 CSS = """
 #k-header { align-items: center; }
@@ -52,7 +57,7 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
     store = Settings(ws.root)
     texts = Texts(store.language())
     ctx = Ctx(ws, runner, texts, store, shared)
-    with gr.Blocks(title="Konstruktor") as demo:
+    with gr.Blocks(title="Konstruktor", delete_cache=DELETE_CACHE) as demo:
         ctx.pid = gr.State(None)
         ctx.lang = gr.State(texts.lang)
         with gr.Row(elem_id="k-header"):
@@ -155,21 +160,10 @@ def _remember_tab(ctx: Ctx, pid: str | None, tab_id: str) -> None:
         ctx.ws.update_project_state(pid, tab=tab_id)
 
 
-def locked_auth(user: str, password: str, *, max_failures: int = 5, lockout_s: float = 300.0):
-    """A Gradio auth callable for one user that refuses everyone for a while after repeated failures."""
-    failures: list[float] = []
-    lock = threading.Lock()
-
+def password_auth(user: str, password: str):
+    """A Gradio auth callable for one user; throttling of wrong guesses is per client, in ui.guard."""
     def check(u: str, p: str) -> bool:
-        now = time.monotonic()
-        with lock:
-            failures[:] = [f for f in failures if now - f < lockout_s]
-            if len(failures) >= max_failures:
-                return False
-            ok = hmac.compare_digest(u.encode(), user.encode()) & hmac.compare_digest(p.encode(), password.encode())
-            if not ok:
-                failures.append(now)
-            return ok
+        return hmac.compare_digest(u.encode(), user.encode()) & hmac.compare_digest(p.encode(), password.encode())
 
     return check
 
@@ -182,13 +176,18 @@ def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -
     from cloud.runner import CloudRunner
 
     runner = CloudRunner(LocalRunner(ws))  # Yandex Cloud as a second place to train; re-attaches unfinished jobs
-    demo = build(ws, runner, shared=share)
+    # Anyone who can reach a non-loopback address is as much a stranger as a share link's visitor.
+    demo = build(ws, runner, shared=share or not is_loopback(host))
+    policy = Policy(bind_host=host, port=port)
+    guard = Middleware(RequestGuard, policy=policy, throttle=LoginThrottle())
     app, local_url, share_url = demo.launch(
-        server_name=host, server_port=port, share=share, auth=locked_auth(*auth) if auth else None,
+        server_name=host, server_port=port, share=share, auth=password_auth(*auth) if auth else None,
         inbrowser=open_browser, prevent_thread_lock=True, max_file_size=MAX_FILE_SIZE, enable_monitoring=False,
-        quiet=True, blocked_paths=_blocked(ws),
+        quiet=True, blocked_paths=_blocked(ws), app_kwargs={"middleware": [guard]},
         footer_links=[], css=CSS, theme=gr.themes.Soft(), mcp_server=False, ssr_mode=False,
     )
+    if share_url:
+        policy.share_host = urlsplit(share_url).hostname
 
     @app.get("/health")
     def health() -> dict:
@@ -215,11 +214,14 @@ def _blocked(ws) -> list[str]:
 
 
 def _stop_on_signals() -> None:
-    """SIGTERM and SIGHUP (a closed terminal window) end the app like Ctrl+C does."""
+    """Ctrl+C, SIGTERM and SIGHUP (a closed terminal window) end the app.
+
+    SIGINT is set here too: a shell script's `app &` starts it ignored, and Python keeps that.
+    """
     def interrupt(signum, _frame):
         raise KeyboardInterrupt
 
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         if hasattr(signal, name) and threading.current_thread() is threading.main_thread():
             signal.signal(getattr(signal, name), interrupt)
 

@@ -22,7 +22,9 @@ from engine.fsutil import atomic_write_json, read_json
 from ui.i18n import Texts, normalize, system_language, t
 
 SETTINGS_FILE = "ui_settings.json"
-# Every event handler of the app is internal: not listed, and not callable through Gradio's client API.
+# Every event handler of the app is internal: not listed in the API page or the client's view_api(). That hides,
+# it does not protect: any handler still runs on `POST /gradio_api/queue/join {"fn_index": N}`, with whatever inputs
+# the caller forges, so each one checks its inputs on the server (project ids, class names, paths).
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 TAB_IDS = ("projects", "data", "train", "evaluate", "test", "export", "runs", "compare", "settings")
 log = logging.getLogger("konstruktor.ui")
@@ -233,3 +235,23 @@ def _remove_old_downloads(max_age_s: float = 3600) -> None:
         except OSError:
             continue
 
+
+
+def discard_upload(path: str | Path) -> None:
+    """Remove a file Gradio received once it has been read, with its folder when that is left empty.
+
+    Only files in Gradio's upload folder: a path from anywhere else is never deleted.
+    """
+    from gradio.utils import get_upload_folder
+
+    file = Path(path).resolve()
+    cache = Path(get_upload_folder()).resolve()
+    if not file.is_relative_to(cache) or file == cache or not file.is_file():
+        return
+    file.unlink(missing_ok=True)
+    folder = file.parent
+    if folder != cache:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass

@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image
 
 from engine.data.archive import is_junk
-from engine.errors import DataError
+from engine.errors import HIDDEN_CHAR, DataError, hidden_char
 from engine.preprocess import ALLOWED_FORMATS, ImageLoadError, load_image
 
 MAX_CLASSES = 100
@@ -50,6 +50,7 @@ ERRORS: dict[str, str] = {
     "empty_name": "A class needs a name; type one.",
     "long_name": "The class name '{name}' is longer than {max} characters; shorten it.",
     "bad_name": "The class name '{name}' cannot be a folder name; leave out \\ / : * ? \" < > | and dots at the ends.",
+    "hidden_char": HIDDEN_CHAR,
     "taken": "There already is a class named '{name}'; choose another name.",
     "no_class": "There is no class '{name}' any more (it may have been removed in another window); pick a class again.",
     "too_many_classes": "A project can have at most {max} classes; remove one first.",
@@ -96,6 +97,9 @@ def clean_name(name: Any) -> str:
     text = " ".join(unicodedata.normalize("NFC", name).split())
     if not text:
         raise coded_error("empty_name")
+    hidden = hidden_char(text)
+    if hidden:
+        raise coded_error("hidden_char", **hidden)
     if len(text) > MAX_NAME_CHARS:
         raise coded_error("long_name", name=text[:MAX_NAME_CHARS] + "…", max=MAX_NAME_CHARS)
     if (_BAD_CHARS.search(text) or text.strip(".") != text or is_junk(text)

@@ -32,7 +32,7 @@ from engine.data.archive import ZipLimits, is_junk, safe_extract
 from engine.data.bins import CodedDataError
 from engine.data.manifest import FORMAT, SPLITS, is_dataset_dir, load_manifest
 from engine.data.split import assign_splits, check_fractions
-from engine.errors import DataError
+from engine.errors import HIDDEN_CHAR, DataError, hidden_char
 from engine.fsutil import atomic_write_json, read_json
 from engine.preprocess import ALLOWED_FORMATS, ImageLoadError, load_image
 
@@ -232,11 +232,13 @@ def import_dataset(
     progress: Progress | None = None,
     zip_limits: ZipLimits | None = None,
     name: str | None = None,
+    confined: bool = False,
 ) -> ImportReport:
     """Check, split and copy a labelled image collection into `<dest_root>/<dataset_id>/`.
 
     Importing the same images with the same split parameters again returns the existing folder
-    (`reused=True`, with the manifest and problems.json written the first time).
+    (`reused=True`, with the manifest and problems.json written the first time). `confined` (a shared app):
+    a CSV may name only files inside its own folder, never an absolute path or a `..` way out of it.
     """
     check_fractions(val_fraction, test_fraction)
     source = Path(source).expanduser()
@@ -261,7 +263,7 @@ def import_dataset(
         finally:
             shutil.rmtree(unpacked, ignore_errors=True)
     if suffix == ".csv":
-        files, problems = _scan_csv(source)
+        files, problems = _scan_csv(source, confined=confined)
         return _build(files, problems, source, dest_root, **build_args)
     if suffix:
         raise _refused("import_kind", name=source.name, suffix=suffix)
@@ -312,6 +314,10 @@ def _descend(root: Path, exclude: Path | None) -> Path:
 
 
 def _label(name: str) -> str:
+    """The class name of a folder or CSV label; refused when it holds characters that disguise it on screen."""
+    hidden = hidden_char(name)
+    if hidden:  # the code and sentence of engine.data.bins: a class name is refused the same way everywhere
+        raise CodedDataError("hidden_char", HIDDEN_CHAR.format(**hidden), **hidden)
     # macOS writes decomposed unicode; one class must not become two look-alikes.
     return unicodedata.normalize("NFC", name)
 
@@ -384,7 +390,7 @@ def _read_csv_rows(csv_path: Path) -> Iterator[tuple[int, list[str]]]:
         raise _refused("csv_bad_row", row=reader.line_num, name=csv_path.name, error=str(e)) from None
 
 
-def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
+def _scan_csv(csv_path: Path, *, confined: bool = False) -> tuple[list[_File], list[dict[str, Any]]]:
     """Rows of `path,label[,split]` (header optional) → files to check, plus rows naming missing files."""
     name = csv_path.name
     rows = list(_read_csv_rows(csv_path))
@@ -422,7 +428,7 @@ def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
             first_with_split = first_with_split or line
         else:
             first_without_split = first_without_split or line
-        path = _csv_path(csv_path.parent, raw)
+        path = _csv_path(csv_path.parent, raw, confined=confined)
         if path is None:
             problems.append(
                 _problem(
@@ -442,10 +448,14 @@ def _scan_csv(csv_path: Path) -> tuple[list[_File], list[dict[str, Any]]]:
     return files, problems
 
 
-def _csv_path(folder: Path, raw: str) -> Path | None:
+def _csv_path(folder: Path, raw: str, *, confined: bool = False) -> Path | None:
+    """The file a CSV row names; `confined`: only one inside `folder` (links resolved), else None like a missing one."""
+    inside = folder.resolve()
     for candidate in (raw, raw.replace("\\", "/")):
-        path = Path(candidate).expanduser()
+        path = Path(candidate) if confined else Path(candidate).expanduser()
         path = path if path.is_absolute() else folder / path
+        if confined and not path.resolve().is_relative_to(inside):
+            continue
         if path.is_file():
             return path
     return None

@@ -83,7 +83,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "data.folder": ("Folder on this computer", "Папка на этом компьютере"),
     "data.folder_placeholder": ("/home/me/Pictures/my-classes", "/home/me/Картинки/мои-классы"),
     "data.import_folder": ("Import folder", "Импортировать папку"),
-    "data.zip": ("…or upload a .zip of class folders", "…или загрузите .zip с папками классов"),
+    "data.zip": ("…or upload a .zip of class folders (up to 500 MB)",
+                 "…или загрузите .zip с папками классов (до 500 МБ)"),
     "data.sample": ("Try a sample", "Попробовать пример"),
     "data.checking": ("Checking pictures", "Проверяем картинки"),
     "data.empty": ("This project has no pictures yet. Import a folder or a .zip above, or try the sample.",
@@ -181,6 +182,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "«{file}» не добавлен: в классе уже {max} картинок."),
     "refusal.missing": ("'{file}' was not received; upload it again.", "«{file}» не получен; загрузите его снова."),
     "dataerr.empty_name": ("A class needs a name; type one.", "Классу нужно название; введите его."),
+    "dataerr.hidden_char": ("The name '{name}' holds an invisible control character ({char}) that can disguise it on "
+                            "screen; type the name again without it.",
+                            "В названии «{name}» есть невидимый управляющий символ ({char}), который может исказить "
+                            "его на экране; введите название заново без него."),
     "dataerr.long_name": ("The class name '{name}' is longer than {max} characters; shorten it.",
                           "Название класса «{name}» длиннее {max} символов; сократите его."),
     "dataerr.bad_name": ("The class name '{name}' cannot be a folder name; leave out \\ / : * ? \" < > | and dots at "

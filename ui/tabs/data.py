@@ -13,7 +13,7 @@ import pandas as pd
 
 from engine.errors import UserError
 from ui.i18n import error_text, problem_text, t
-from ui.state import PRIVATE, Ctx, message, project_dataset, project_or_none
+from ui.state import PRIVATE, Ctx, discard_upload, message, project_dataset, project_or_none
 
 ID = "data"
 THUMBS_PER_CLASS = 6
@@ -86,12 +86,14 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     def on_zip(pid, lang, file, progress=gr.Progress()):  # noqa: B008 - Gradio injects a fresh tracker per call
         if project_or_none(ws, pid) is None:
             return t(lang, "common.no_project"), None
-        if not file or not isinstance(file, str):
+        if not file or not isinstance(file, str) or not Path(file).is_file():  # an upload is a file, never a folder
             return gr.skip(), gr.skip()
         try:
             return report_message(lang, import_into_project(ctx, pid, Path(file), progress, lang)), None
         except Exception as e:
             return _failed(lang, e), None
+        finally:
+            discard_upload(file)  # the dataset is copied into the workspace; the upload would only fill the disk
 
     ctx.then_refresh(upload.upload(on_zip, [ctx.pid, ctx.lang, upload], [status, upload], **PRIVATE))
 
@@ -380,7 +382,8 @@ def import_into_project(ctx: Ctx, pid: str, source: Path, progress=None, lang: s
         if progress is not None and total:
             progress((done, total), desc=t(lang, "data.checking"))
 
-    result = import_dataset(source, ctx.ws.datasets_dir, progress=report, name=name)
+    # Shared: a CSV's rows must not reach files of this computer outside what was uploaded with it.
+    result = import_dataset(source, ctx.ws.datasets_dir, progress=report, name=name, confined=ctx.shared)
     _use_dataset(ctx, pid, result)
     return result
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from ui.i18n import t
+from engine.errors import CodedError
+from ui.i18n import error_text, t
 from ui.state import PRIVATE, Ctx, project_or_none
 
 ID = "projects"
@@ -52,7 +53,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         name_value = str(name_value or "").strip()[:MAX_NAME]
         if not name_value:
             return gr.skip(), gr.skip(), t(lang, "projects.need_name"), gr.skip()
-        pid = ws.create_project(name_value)
+        try:
+            pid = ws.create_project(name_value)
+        except CodedError as e:
+            return gr.skip(), gr.skip(), error_text(lang, e), gr.skip()
         ctx.settings.set(last_project=pid)
         ws.update_project_state(pid, tab="data")
         return pid, gr.Tabs(selected="data"), t(lang, "projects.created", name=name_value), ""
@@ -73,7 +77,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         value = str(value or "").strip()[:MAX_NAME]
         if not value:
             return t(lang, "projects.need_name")
-        ws.rename_project(pid, value)
+        try:
+            ws.rename_project(pid, value)
+        except CodedError as e:
+            return error_text(lang, e)
         return t(lang, "projects.renamed", name=value)
 
     ctx.then_refresh(rename.click(on_rename, [ctx.pid, new_name, ctx.lang], status, **PRIVATE))
