@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB_LABEL = "konstruktor-job"
+JWT_AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"  # fixed by the IAM reference, not the host
 
 
 def make_key(sa_id: str = "aje-sa-1") -> dict:
@@ -231,7 +232,7 @@ def _handler(stub: CloudStub):
                     kid = jwt.get_unverified_header(body.get("jwt", ""))["kid"]
                     sa_id, public = stub.public_keys[kid]
                     claims = jwt.decode(body["jwt"], public, algorithms=["PS256"],
-                                        audience=stub.url + "/iam/v1/tokens", issuer=sa_id)
+                                        audience=JWT_AUDIENCE, issuer=sa_id)
                     assert claims["exp"] - claims["iat"] <= 3600
                 except (jwt.PyJWTError, KeyError, AssertionError):
                     return self._error(400, 3, "Invalid JWT: signature verification failed or unknown key")

@@ -23,10 +23,12 @@ from cloud.storage import Storage
 from engine.errors import UserError
 
 
-def test_jwt_is_ps256_signed_for_the_service_account(sa_key):
+def test_jwt_is_ps256_signed_for_the_service_account_with_the_fixed_audience(sa_key, monkeypatch):
+    monkeypatch.setenv(endpoints.env_name("IAM"), "http://127.0.0.1:8443")  # a proxy or a test server
     token = make_jwt(sa_key, now=1_800_000_000)
     assert jwt.get_unverified_header(token) == {"alg": "PS256", "kid": sa_key["id"], "typ": "JWT"}
-    claims = jwt.decode(token, sa_key["public_key"], algorithms=["PS256"], audience=endpoints.iam_tokens_url(),
+    claims = jwt.decode(token, sa_key["public_key"], algorithms=["PS256"],
+                        audience="https://iam.api.cloud.yandex.net/iam/v1/tokens",
                         options={"verify_exp": False, "verify_iat": False})
     assert claims["iss"] == sa_key["service_account_id"] and claims["exp"] - claims["iat"] <= 3600
 
