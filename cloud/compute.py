@@ -18,6 +18,7 @@ JOB_METADATA_KEY = "konstruktor-job"
 IMAGE_FOLDER = "standard-images"
 IMAGE_FAMILY = "ubuntu-2204-lts-cuda-12-2"  # not verified against the live image list; a setting overrides it
 GIB = 1024**3
+PAGE_SIZE = 1000  # the most a Compute or VPC list call returns per page; more come by nextPageToken
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,20 @@ class Compute:
                           params={"folderId": IMAGE_FOLDER, "family": family})
         return data["id"]
 
+    def _list(self, url: str, field: str, what: str) -> list[dict[str, Any]]:
+        """Every item of a Yandex Cloud list call, following nextPageToken page by page."""
+        out: list[dict[str, Any]] = []
+        params: dict[str, str] = {"folderId": self.folder_id, "pageSize": str(PAGE_SIZE)}
+        while True:
+            data = self._call("GET", url, what, params=params)
+            out.extend(data.get(field, []))
+            if not data.get("nextPageToken"):
+                return out
+            params = {**params, "pageToken": data["nextPageToken"]}
+
     def subnet_id(self, zone: str) -> str:
-        data = self._call("GET", endpoints.endpoint("VPC") + "/vpc/v1/subnets", "finding a network subnet",
-                          params={"folderId": self.folder_id})
-        for subnet in data.get("subnets", []):
+        subnets = self._list(endpoints.endpoint("VPC") + "/vpc/v1/subnets", "subnets", "finding a network subnet")
+        for subnet in subnets:
             if subnet.get("zoneId") == zone:
                 return subnet["id"]
         raise CloudError(f"The folder has no subnet in zone {zone}; create a network with a subnet there "
@@ -151,15 +162,7 @@ class Compute:
         return None if resp.status_code == 404 else resp.json()
 
     def list_instances(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        page = None
-        while True:
-            params = {"folderId": self.folder_id, **({"pageToken": page} if page else {})}
-            data = self._call("GET", self._compute("instances"), "listing VMs", params=params)
-            out.extend(data.get("instances", []))
-            page = data.get("nextPageToken")
-            if not page:
-                return out
+        return self._list(self._compute("instances"), "instances", "listing VMs")
 
     def job_instances(self) -> list[dict[str, Any]]:
         """The VMs of this folder that Konstruktor created (they carry the job label)."""

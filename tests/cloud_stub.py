@@ -74,6 +74,8 @@ class CloudStub:
         self.requests: list[tuple[str, str]] = []
         self.bodies: list[dict] = []
         self.faults: dict[str, list[int]] = {}  # route name -> statuses to answer next (popped one by one)
+        self.subnets = [{"id": "e9b-subnet-a", "zoneId": "ru-central1-a"}]
+        self.max_page_size = 1000  # list calls answer at most this many items per page (the API's own limit)
         self.start_workers = True  # False: VMs boot but their worker never starts (a broken image, say)
         self.lock = threading.RLock()
         self.created = threading.Condition(self.lock)
@@ -261,6 +263,15 @@ def _handler(stub: CloudStub):
                 stub.created.notify_all()
             self._send(200, {**op, "done": False})
 
+        def _page(self, field: str, items: list[dict], query: dict) -> dict:
+            """One page of a list answer: pageSize items (default 50) from pageToken, and nextPageToken if more."""
+            size = min(int(query.get("pageSize", ["50"])[0]), stub.max_page_size)
+            start = int(query.get("pageToken", ["0"])[0])
+            out: dict = {field: items[start:start + size]}
+            if start + size < len(items):
+                out["nextPageToken"] = str(start + size)
+            return out
+
         def do_GET(self):  # noqa: N802
             url = urlparse(self.path)
             path, query = url.path, parse_qs(url.query)
@@ -279,15 +290,15 @@ def _handler(stub: CloudStub):
             if path == "/compute/v1/images:latestByFamily":
                 return self._send(200, {"id": "fd8-" + query["family"][0], "family": query["family"][0]})
             if path == "/vpc/v1/subnets":
-                return self._send(200, {"subnets": [{"id": "e9b-subnet-a", "zoneId": "ru-central1-a",
-                                                     "folderId": query["folderId"][0]}]})
+                items = [{**s, "folderId": query["folderId"][0]} for s in stub.subnets]
+                return self._send(200, self._page("subnets", items, query))
             if path == "/compute/v1/instances":
                 if self._fault("list"):
                     return None
                 with stub.lock:
                     items = [i.resource() for i in stub.instances.values()
                              if i.body["folderId"] == query.get("folderId", [""])[0]]
-                return self._send(200, {"instances": items})
+                return self._send(200, self._page("instances", items, query))
             if path.startswith("/compute/v1/instances/"):
                 rest = path.removeprefix("/compute/v1/instances/")
                 iid, _, action = rest.partition(":")

@@ -11,12 +11,12 @@ import threading
 
 import jwt
 import pytest
-from cloud_stub import BUCKET, CloudStub, make_key, s3_url, sa_key, stub  # noqa: F401 - fixtures
+from cloud_stub import BUCKET, FOLDER, CloudStub, make_key, s3_url, sa_key, stub  # noqa: F401 - fixtures
 
 from cloud import endpoints, storage
 from cloud.auth import TokenProvider, load_credentials, make_jwt, save_credentials, secrets_path
 from cloud.bundle import extract_bundle
-from cloud.compute import user_data
+from cloud.compute import Compute, VmSpec, user_data
 from cloud.http import CloudError
 from cloud.settings import CloudSettings, estimate, load_rates
 from cloud.storage import Storage
@@ -87,6 +87,20 @@ def test_large_files_go_up_in_parts(stub, tmp_path, monkeypatch):
     s3.put_file("t/big.bin", tmp_path / "big.bin")
     assert s3.get_file("t/big.bin", tmp_path / "back.bin") and (tmp_path / "back.bin").read_bytes() == blob
     s3.delete("t/big.bin")
+
+
+def test_list_calls_follow_next_page_token(stub):
+    stub.max_page_size = 1  # one item per page: only a client that follows nextPageToken sees them all
+    stub.subnets = [{"id": "e9b-b", "zoneId": "ru-central1-b"}, {"id": "fl8-d", "zoneId": "ru-central1-d"},
+                    {"id": "e9b-a", "zoneId": "ru-central1-a"}]
+    stub.start_workers = False
+    compute = Compute(FOLDER, TokenProvider({"oauth_token": "y0_good-oauth"}))
+    assert compute.subnet_id("ru-central1-a") == "e9b-a"
+    for n in range(3):
+        compute.create_instance(job_id=f"page-{n}", spec=VmSpec("standard-v3-t4", 1, 4, 16), zone="ru-central1-a",
+                                service_account_id="aje-sa-1", user_data="#!/bin/bash\n", job_metadata={},
+                                idempotency_key=f"k-page-{n}")
+    assert sorted(i["labels"]["konstruktor-job"] for i in compute.list_instances()) == ["page-0", "page-1", "page-2"]
 
 
 def test_unreachable_cloud_gives_a_plain_sentence(monkeypatch):
