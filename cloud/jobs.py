@@ -34,6 +34,7 @@ from engine.events import TERMINAL_TYPES, EventWriter, read_events
 from engine.workspace import sqlite_connect, sqlite_write
 
 MAX_ATTEMPTS = 5  # VMs per job: preemptions are normal, endless ones are not
+RESULTS = ("metrics.json", "labels.json", "checkpoints/best.pt")  # what a finished run brings back
 
 
 def _limit_s(name: str, default: float) -> float:
@@ -315,6 +316,9 @@ class JobDriver:
             rel = key[len(run_prefix):]
             if rel and rel != "events.jsonl" and ".." not in Path(rel).parts:
                 self.cloud.storage.get_file(key, job.run_dir / rel)
+        missing = [rel for rel in RESULTS if not (job.run_dir / rel).is_file()]
+        if missing and self._remote_status(job).get("state") == "done":
+            return self._keep_remote(job, missing)
         self._mirror(job, final=True)
         if job.instance_id:
             self.cloud.compute.delete_instance(job.instance_id)
@@ -327,6 +331,16 @@ class JobDriver:
                                           "see console.log in the run folder.")
             final = "failed"
         self.cloud.jobs.update(job.id, "finished", state="done" if final == "done" else "failed")
+
+    def _keep_remote(self, job: Job, missing: list[str]) -> None:
+        """Training finished remotely but results did not come back: delete the VM, keep the bucket's copy."""
+        self._mirror(job)
+        self._delete_vm(job)
+        message = (f"Training finished in the cloud, but {', '.join(missing)} did not come back to this computer. "
+                   f"The results are kept in bucket '{job.bucket}' under {job.prefix}run/; download them from "
+                   "Object Storage (the cloud VM is deleted).")
+        EventWriter(job.run_dir).emit("failed", message=message)
+        self.cloud.jobs.update(job.id, "results-missing", state="failed", message=message)
 
     # --- mirroring ----------------------------------------------------------------------------
     def _mirror(self, job: Job, final: bool = False) -> int:

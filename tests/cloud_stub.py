@@ -156,6 +156,61 @@ class CloudStub:
             inst.proc.wait()
 
 
+class BareListingProxy:
+    """An S3 front that answers listings without the XML namespace (as some S3-compatible servers do).
+
+    Everything else passes through to `upstream` unchanged; keys ending in one of `hide` are left out of
+    listings, as if the server could not list them.
+    """
+
+    def __init__(self, upstream: str, hide: tuple[str, ...] = ()):
+        import requests
+
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                resp = requests.request(self.command, upstream + self.path, headers=headers, data=body,
+                                        timeout=60, allow_redirects=False)
+                data = resp.content
+                if self.command == "GET" and "list-type=2" in self.path:
+                    data = _bare_listing(data.decode(), proxy.hide).encode()
+                self.send_response(resp.status_code)
+                for k, v in resp.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        self.hide = hide
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _bare_listing(xml: str, hide: tuple[str, ...]) -> str:
+    import re
+
+    xml = re.sub(r' xmlns="[^"]*"', "", xml)
+    return re.sub(r"<Contents>(?:(?!</Contents>).)*?<Key>[^<]*?(?:" + "|".join(map(re.escape, hide)) +
+                  r")</Key>.*?</Contents>", "", xml, flags=re.S) if hide else xml
+
+
 def _iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
 

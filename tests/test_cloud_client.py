@@ -89,6 +89,18 @@ def test_large_files_go_up_in_parts(stub, tmp_path, monkeypatch):
     s3.delete("t/big.bin")
 
 
+def test_bucket_listings_parse_with_or_without_the_s3_namespace():
+    for ns in (' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"', ""):
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult{ns}><Name>b</Name>'
+                "<IsTruncated>true</IsTruncated><NextContinuationToken>tok-2</NextContinuationToken>"
+                "<Contents><Key>run/metrics.json</Key><Size>120</Size></Contents>"
+                "<Contents><Key>run/checkpoints/best.pt</Key><Size>9000</Size></Contents></ListBucketResult>")
+        assert storage.parse_listing(body.encode()) == ({"run/metrics.json": 120, "run/checkpoints/best.pt": 9000},
+                                                        "tok-2"), ns
+        last = body.replace("<IsTruncated>true", "<IsTruncated>false")
+        assert storage.parse_listing(last.encode())[1] is None
+
+
 def test_list_calls_follow_next_page_token(stub):
     stub.max_page_size = 1  # one item per page: only a client that follows nextPageToken sees them all
     stub.subnets = [{"id": "e9b-b", "zoneId": "ru-central1-b"}, {"id": "fl8-d", "zoneId": "ru-central1-d"},

@@ -179,3 +179,30 @@ def test_a_vm_whose_worker_never_starts_is_deleted_with_its_console_kept(cloud_w
     assert final.state == "failed" and "did not start training" in final.message
     assert "cloud-init: boot" in (run_dir / "vm_console.log").read_text()
     assert stub.live_instances() == [] and len(stub.deleted) == 1
+
+
+def test_results_that_do_not_come_back_are_named_and_kept_in_the_bucket(cloud_ws, stub, patterns, s3_url,
+                                                                        monkeypatch):
+    from cloud_stub import BareListingProxy
+
+    # The client's storage answers listings without the XML namespace and cannot list metrics.json.
+    proxy = BareListingProxy(s3_url, hide=("metrics.json",))
+    monkeypatch.setenv("KONSTRUKTOR_YC_STORAGE_ENDPOINT", proxy.url)
+    try:
+        run_dir = prepare_run(cloud_ws, patterns, mode="linear-probe", eval={"cv": "off"})
+        cloud = Cloud(cloud_ws, load_settings(cloud_ws))
+        job = submit(cloud, run_dir)
+        final = JobDriver(cloud, job.id, poll_s=0.3).run()
+    finally:
+        proxy.stop()
+    assert final.state == "failed" and "metrics.json did not come back" in final.message
+    assert f"under {job.prefix}run/" in final.message
+    assert (run_dir / "labels.json").exists() and (run_dir / "checkpoints" / "best.pt").exists()
+    assert _types(run_dir)[-1] == "failed" and "done" not in _types(run_dir)
+    # The remote copy stays; the VM does not.
+    import requests
+
+    listing = requests.get(f"{s3_url}/{cloud.settings.bucket}", params={"list-type": "2", "prefix": job.prefix},
+                           timeout=10).text
+    assert f"{job.prefix}run/metrics.json" in listing
+    assert stub.live_instances() == []
