@@ -407,10 +407,13 @@ class JobDriver:
 
     def _fail(self, message: str) -> Job:
         job = self.job
-        try:
-            self._delete_vm(job)
-        except CloudError as e:
-            message += f" The VM could not be deleted ({e}); `python -m engine cloud cleanup` retries."
+        if job.idempotency_key or job.operation_id or job.instance_id:  # a VM was asked for, so one may exist
+            try:
+                self._delete_vm(job)
+            except CloudError as e:
+                why = "" if str(e) == message else f" ({e})"
+                message += (f" The cloud VM may still be running: deleting it failed{why}; "
+                            "`python -m engine cloud cleanup` deletes it.")
         self._tidy_bucket(job)
         EventWriter(job.run_dir).emit("failed", message=message)
         return self.cloud.jobs.update(job.id, "failed", state="failed", message=message)

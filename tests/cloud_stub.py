@@ -292,7 +292,7 @@ def _handler(stub: CloudStub):
                                         audience=JWT_AUDIENCE, issuer=sa_id)
                     assert claims["exp"] - claims["iat"] <= 3600
                 except (jwt.PyJWTError, KeyError, AssertionError):
-                    return self._error(400, 3, "Invalid JWT: signature verification failed or unknown key")
+                    return self._error(401, 16, "Invalid JWT: signature verification failed or unknown key")
             token, expires = self._issue()
             self._send(200, {"iamToken": token, "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%S.123456789Z",
                                                                            time.gmtime(expires))})

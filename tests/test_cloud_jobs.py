@@ -166,8 +166,10 @@ def test_wrong_key_fails_before_anything_is_created(cloud_ws, stub, patterns):
     run_dir = prepare_run(cloud_ws, patterns, mode="linear-probe")
     cloud = Cloud(cloud_ws, load_settings(cloud_ws))
     final = JobDriver(cloud, submit(cloud, run_dir).id).run()
-    assert final.state == "failed" and "did not accept the service-account key" in final.message
+    assert final.state == "failed" and final.message.count("did not accept the service-account key") == 1
+    assert "VM" not in final.message  # none was created, so none is mentioned
     assert stub.bodies == [] and stub.live_instances() == []
+    assert [e["message"] for e in read_events(run_dir)[0] if e["type"] == "failed"] == [final.message]
 
 
 def test_a_vm_whose_worker_never_starts_is_deleted_with_its_console_kept(cloud_ws, stub, patterns, monkeypatch):
