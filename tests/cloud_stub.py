@@ -76,6 +76,10 @@ class CloudStub:
         self.faults: dict[str, list[int]] = {}  # route name -> statuses to answer next (popped one by one)
         self.subnets = [{"id": "e9b-subnet-a", "zoneId": "ru-central1-a"}]
         self.max_page_size = 1000  # list calls answer at most this many items per page (the API's own limit)
+        # A start-up script that fails (say, the bundle cannot be fetched): the VM prints this on its console
+        # and powers itself off; with boot_failure_reported it first writes the startup-failed status.
+        self.boot_failure: str | None = None
+        self.boot_failure_reported = False
         self.start_workers = True  # False: VMs boot but their worker never starts (a broken image, say)
         self.lock = threading.RLock()
         self.created = threading.Condition(self.lock)
@@ -146,6 +150,16 @@ class CloudStub:
                 cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         inst.status = "RUNNING"
+
+    def _fail_boot(self, inst: Instance) -> None:
+        import requests
+
+        if self.boot_failure_reported:
+            job = json.loads(inst.body["metadata"]["konstruktor-job"])
+            requests.put(f"{self.storage_url}/{job['bucket']}/{job['prefix']}status.json", timeout=10,
+                         data=json.dumps({"state": "startup-failed", "instance_id": inst.id}))
+        with self.lock:
+            inst.status = "STOPPED"
 
     def _kill(self, inst: Instance) -> None:
         if inst.proc is not None:
@@ -306,7 +320,10 @@ def _handler(stub: CloudStub):
                 iid = "fhm" + secrets.token_hex(8)
                 inst = Instance(iid, body)
                 stub.instances[iid] = inst
-                if stub.start_workers:
+                if stub.boot_failure is not None:
+                    inst.status = "RUNNING"
+                    threading.Timer(0.5, stub._fail_boot, (inst,)).start()
+                elif stub.start_workers:
                     stub._start_worker(inst)
                 else:
                     inst.status = "RUNNING"
@@ -361,7 +378,8 @@ def _handler(stub: CloudStub):
                 if inst is None:
                     return self._error(404, 5, f"Instance {iid} not found")
                 if action == "serialPortOutput":
-                    return self._send(200, {"contents": "cloud-init: boot\n" + stub.worker_log(iid)})
+                    return self._send(200, {"contents": "cloud-init: boot\n" + (stub.boot_failure or "")
+                                            + stub.worker_log(iid)})
                 return self._send(200, inst.resource())
             return self._error(404, 5, f"No route {path}")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import tarfile
 import threading
 
@@ -126,6 +127,9 @@ def test_user_data_carries_no_secret_and_a_power_off_guard(sa_key):
     text = user_data(bucket="b", prefix="konstruktor/jobs/1/", deadline=1e9, max_hours=2,
                      env={"KONSTRUKTOR_YC_STORAGE_ENDPOINT": "http://127.0.0.1:1"})
     assert "shutdown -P +130" in text and "python -m cloud.worker" in text
+    # A failing step reports startup-failed to the job's status and powers off, instead of idling on a GPU.
+    assert "trap 'startup_failed" in text and "startup-failed" in text and "shutdown -P now" in text
+    assert subprocess.run(["bash", "-n"], input=text, text=True).returncode == 0
     for secret in (sa_key["private_key"], sa_key["id"]):
         assert secret not in text
 

@@ -101,6 +101,11 @@ def test_cancel_mid_run_deletes_the_vm(cloud_ws, stub, patterns):
 
 
 def test_preempted_vm_is_replaced_and_training_resumes_from_the_checkpoint(cloud_ws, stub, patterns):
+    import dataclasses
+
+    from cloud.settings import save_settings
+
+    save_settings(cloud_ws, dataclasses.replace(load_settings(cloud_ws), preemptible=True))
     run_dir = prepare_run(cloud_ws, patterns, mode="scratch", epochs=6, early_stopping_patience=0,
                           model="mobilenetv2_100", image_size=32, eval={"cv": "off"})
     cloud = Cloud(cloud_ws, load_settings(cloud_ws))
@@ -208,3 +213,27 @@ def test_results_that_do_not_come_back_are_named_and_kept_in_the_bucket(cloud_ws
                            timeout=10).text
     assert f"{job.prefix}run/metrics.json" in listing
     assert stub.live_instances() == []
+
+
+BOOT_FAILURE = ("curl: (22) The requested URL returned error: 403\n"
+                "konstruktor: the start-up script failed at line 21 (exit code 22); powering off\n")
+
+
+@pytest.mark.parametrize("preemptible", [False, True])
+def test_a_vm_whose_start_up_fails_is_not_recreated_and_its_console_ends_the_message(cloud_ws, stub, patterns,
+                                                                                    preemptible):
+    import dataclasses
+
+    from cloud.settings import save_settings
+
+    save_settings(cloud_ws, dataclasses.replace(load_settings(cloud_ws), preemptible=preemptible))
+    stub.boot_failure = BOOT_FAILURE  # the bundle cannot be fetched: the script says so and powers off
+    stub.boot_failure_reported = preemptible  # a stopped preemptible VM is a preemption unless it says otherwise
+    run_dir = prepare_run(cloud_ws, patterns, mode="linear-probe")
+    cloud = Cloud(cloud_ws, load_settings(cloud_ws))
+    final = JobDriver(cloud, submit(cloud, run_dir).id, poll_s=0.2).run()
+    assert final.state == "failed" and final.attempt == 1 and len(stub.bodies) == 1
+    assert "start-up" in final.message and "not started again" in final.message
+    assert final.message.rstrip(").").endswith("vm_console.log in the run folder")
+    assert "returned error: 403" in final.message and "failed at line 21" in final.message
+    assert _types(run_dir)[-1] == "failed" and stub.live_instances() == [] and len(stub.deleted) == 1
