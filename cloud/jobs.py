@@ -248,7 +248,7 @@ class JobDriver:
                 job_id=job.id, spec=job.spec, zone=job.zone, service_account_id=self.cloud.vm_service_account,
                 user_data=user_data(bucket=job.bucket, prefix=job.prefix, deadline=job.deadline,
                                     max_hours=job.spec.max_hours, env=endpoints.overrides()),
-                job_metadata=meta, idempotency_key=key, image_family=self.cloud.settings.image_family)
+                job_metadata=meta, idempotency_key=key)
             job = self.cloud.jobs.update(job.id, "vm-requested", operation_id=op["id"],
                                          instance_id=(op.get("metadata") or {}).get("instanceId"))
         else:

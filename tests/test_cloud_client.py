@@ -130,8 +130,25 @@ def test_user_data_carries_no_secret_and_a_power_off_guard(sa_key):
     # A failing step reports startup-failed to the job's status and powers off, instead of idling on a GPU.
     assert "trap 'startup_failed" in text and "startup-failed" in text and "shutdown -P now" in text
     assert subprocess.run(["bash", "-n"], input=text, text=True).returncode == 0
+    # Python 3.11 comes with uv, whatever Python the image has (Ubuntu 20.04's 3.8 has no python3.11 package).
+    assert "apt-get" not in text and "./uv venv --python 3.11 venv" in text
     for secret in (sa_key["private_key"], sa_key["id"]):
         assert secret not in text
+
+
+def test_each_platform_boots_the_image_family_yandex_documents_for_it(tmp_path):
+    from cloud.settings import load_settings, vm_spec
+
+    documented = {"standard-v3-t4": "ubuntu-2004-lts-gpu", "gpu-standard-v2": "ubuntu-2004-lts-gpu",
+                  "gpu-standard-v3": "ubuntu-2004-lts-a100"}
+    for platform, family in documented.items():
+        assert load_rates()["platforms"][platform]["image_family"] == family
+        assert vm_spec(CloudSettings(platform=platform)).image_family == family
+    # A workspace saved with the old, undocumented default gets the platform's family; a chosen one is kept.
+    (tmp_path / "cloud.json").write_text(json.dumps({"platform": "standard-v3-t4",
+                                                     "image_family": "ubuntu-2204-lts-cuda-12-2"}))
+    assert vm_spec(load_settings(tmp_path)).image_family == "ubuntu-2004-lts-gpu"
+    assert vm_spec(CloudSettings(image_family="my-own-image")).image_family == "my-own-image"
 
 
 def test_bundle_extraction_refuses_paths_outside(tmp_path):

@@ -73,6 +73,7 @@ def test_job_trains_on_the_vm_mirrors_events_live_and_deletes_the_vm(cloud_ws, s
     assert cloud.storage.list(job.prefix) == {}
     # The create call carried an Idempotency-Key; the VM got a service account, labels, and no secrets.
     body = stub.bodies[0]
+    assert body["bootDiskSpec"]["diskSpec"]["imageId"] == "fd8-ubuntu-2004-lts-gpu"  # the T4's documented family
     assert body["serviceAccountId"] == sa_key["service_account_id"] and body["labels"]["konstruktor-job"]
     sent = json.dumps(body)
     assert sa_key["private_key"].splitlines()[1] not in sent and sa_key["id"] not in sent
