@@ -69,6 +69,9 @@ def validate(settings: CloudSettings) -> None:
     platforms = load_rates()["platforms"]
     if settings.platform not in platforms:
         raise UserError(f"Unknown VM platform '{settings.platform}'; choose one of {', '.join(platforms)}.")
+    if settings.gpus > 1:
+        raise UserError(f"Training on {settings.gpus} GPUs is not supported yet: it would use one GPU and bill for "
+                        f"all {settings.gpus}. Choose 1 GPU.")
     if settings.gpus not in platforms[settings.platform]["gpus"]:
         allowed = ", ".join(map(str, platforms[settings.platform]["gpus"]))
         raise UserError(f"{platforms[settings.platform]['title']} VMs have {allowed} GPU(s), not {settings.gpus}; "
