@@ -22,6 +22,8 @@ from cloud.http import CloudError, call
 SECRETS_DIR = "secrets"
 SECRETS_FILE = "yandex.json"
 JWT_LIFETIME_S = 600
+# Yandex's reference fixes the JWT audience to this URL, whichever IAM endpoint the token request goes to.
+JWT_AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 REFRESH_MARGIN_S = 300  # a token is replaced this long before it expires
 
 
@@ -77,7 +79,7 @@ def load_credentials(workspace_root: str | Path) -> dict[str, Any] | None:
 def make_jwt(key: dict[str, str], now: float | None = None) -> str:
     """A PS256-signed JWT asking the IAM service for a token on behalf of the key's service account."""
     now = int(now if now is not None else time.time())
-    claims = {"iss": key["service_account_id"], "aud": endpoints.iam_tokens_url(), "iat": now,
+    claims = {"iss": key["service_account_id"], "aud": JWT_AUDIENCE, "iat": now,
               "exp": now + JWT_LIFETIME_S}
     try:
         return jwt.encode(claims, key["private_key"], algorithm="PS256", headers={"kid": key["id"]})

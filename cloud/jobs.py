@@ -34,6 +34,8 @@ from engine.events import TERMINAL_TYPES, EventWriter, read_events
 from engine.workspace import sqlite_connect, sqlite_write
 
 MAX_ATTEMPTS = 5  # VMs per job: preemptions are normal, endless ones are not
+CONSOLE_LINES = 15  # of a failed VM's serial output, quoted in the job's message
+RESULTS = ("metrics.json", "labels.json", "checkpoints/best.pt")  # what a finished run brings back
 
 
 def _limit_s(name: str, default: float) -> float:
@@ -246,7 +248,7 @@ class JobDriver:
                 job_id=job.id, spec=job.spec, zone=job.zone, service_account_id=self.cloud.vm_service_account,
                 user_data=user_data(bucket=job.bucket, prefix=job.prefix, deadline=job.deadline,
                                     max_hours=job.spec.max_hours, env=endpoints.overrides()),
-                job_metadata=meta, idempotency_key=key, image_family=self.cloud.settings.image_family)
+                job_metadata=meta, idempotency_key=key)
             job = self.cloud.jobs.update(job.id, "vm-requested", operation_id=op["id"],
                                          instance_id=(op.get("metadata") or {}).get("instanceId"))
         else:
@@ -261,38 +263,55 @@ class JobDriver:
     def _watch(self, job: Job) -> None:
         self._mirror(job)
         status = self._remote_status(job)
+        mine = status.get("instance_id") == job.instance_id
+        if status.get("state") == "startup-failed" and mine:
+            self._vm_failed(job, "The cloud VM's start-up script failed before training began")
         if status.get("state") in ("done", "failed") and status.get("instance_id") in (None, job.instance_id):
             if status.get("state") == "failed":
                 self._save_console(job)
             self.cloud.jobs.update(job.id, "worker-finished", state="downloading", message=status.get("message"))
             return
         instance = self.cloud.compute.get_instance(job.instance_id) if job.instance_id else None
-        if instance is None or instance.get("status") in ("STOPPING", "STOPPED", "DELETING", "ERROR", "CRASHED"):
-            gone = "gone" if instance is None else instance.get("status")
-            if instance is not None:
+        beat = status.get("heartbeat") if mine else None
+        vm_status = None if instance is None else instance.get("status")
+        if instance is None or vm_status in ("STOPPING", "STOPPED", "DELETING", "ERROR", "CRASHED"):
+            if job.spec.preemptible and vm_status in ("STOPPING", "STOPPED"):  # what a preemption looks like
                 self._save_console(job)
-            self.cloud.jobs.update(job.id, "vm-lost", state="preempted", message=f"VM {gone}")
-            return
+                self.cloud.jobs.update(job.id, "vm-preempted", state="preempted", message=f"VM {vm_status}")
+                return
+            if instance is None:
+                raise CloudError("The cloud VM was deleted outside Konstruktor before training finished.",
+                                 "vm-failed")
+            when = "during training" if beat is not None else "before training began (its start-up failed)"
+            self._vm_failed(job, f"The cloud VM stopped {when}; its status is {vm_status}"
+                                 + ("" if job.spec.preemptible else " and it is not preemptible"))
         since = self._watch_since.setdefault(job.instance_id, time.monotonic())
-        beat = status.get("heartbeat") if status.get("instance_id") == job.instance_id else None
         if beat is None and time.monotonic() - since > _limit_s("KONSTRUKTOR_YC_WORKER_START_S", 1800):
-            self._save_console(job)
-            raise CloudError("The cloud VM did not start training within 30 minutes; its console output is in "
-                             "vm_console.log in the run folder.", "worker")
+            self._vm_failed(job, "The cloud VM did not start training within 30 minutes")
         if beat is not None and time.time() - beat > _limit_s("KONSTRUKTOR_YC_HEARTBEAT_S", 600):
-            self._save_console(job)  # the worker died on a live VM: replace the VM, resume from the checkpoint
+            if not job.spec.preemptible:
+                self._vm_failed(job, "The training on the cloud VM stopped sending its heartbeat")
+            self._save_console(job)  # a preemptible VM going quiet is being preempted: replace it, resume
             self.cloud.jobs.update(job.id, "worker-silent", state="preempted", message="worker silent")
             return
         self._sleep()
 
-    def _save_console(self, job: Job) -> None:
-        """Keep the VM's serial console in the run folder for diagnostics (best effort)."""
+    def _vm_failed(self, job: Job, what: str) -> None:
+        """End the job (run() deletes the VM) with the last lines of the VM's serial console in the message."""
+        tail = [line.rstrip()[:200] for line in self._save_console(job).splitlines() if line.strip()][-CONSOLE_LINES:]
+        console = ("; the last lines of its console:\n" + "\n".join(tail) + "\n(all of it is in vm_console.log in "
+                   "the run folder)") if tail else "; its console could not be read"
+        raise CloudError(f"{what}, so it is not started again{console}.", "vm-failed")
+
+    def _save_console(self, job: Job) -> str:
+        """Keep the VM's serial console in the run folder for diagnostics (best effort); returns its text."""
         try:
             text = self.cloud.compute.serial_output(job.instance_id)
         except CloudError:
-            return
+            return ""
         with open(job.run_dir / "vm_console.log", "a", encoding="utf-8") as f:
             f.write(f"--- VM {job.instance_id}, attempt {job.attempt} ---\n{text}\n")
+        return text
 
     def _sleep(self) -> None:
         self._cancel.wait(self.poll_s)
@@ -315,6 +334,9 @@ class JobDriver:
             rel = key[len(run_prefix):]
             if rel and rel != "events.jsonl" and ".." not in Path(rel).parts:
                 self.cloud.storage.get_file(key, job.run_dir / rel)
+        missing = [rel for rel in RESULTS if not (job.run_dir / rel).is_file()]
+        if missing and self._remote_status(job).get("state") == "done":
+            return self._keep_remote(job, missing)
         self._mirror(job, final=True)
         if job.instance_id:
             self.cloud.compute.delete_instance(job.instance_id)
@@ -327,6 +349,16 @@ class JobDriver:
                                           "see console.log in the run folder.")
             final = "failed"
         self.cloud.jobs.update(job.id, "finished", state="done" if final == "done" else "failed")
+
+    def _keep_remote(self, job: Job, missing: list[str]) -> None:
+        """Training finished remotely but results did not come back: delete the VM, keep the bucket's copy."""
+        self._mirror(job)
+        self._delete_vm(job)
+        message = (f"Training finished in the cloud, but {', '.join(missing)} did not come back to this computer. "
+                   f"The results are kept in bucket '{job.bucket}' under {job.prefix}run/; download them from "
+                   "Object Storage (the cloud VM is deleted).")
+        EventWriter(job.run_dir).emit("failed", message=message)
+        self.cloud.jobs.update(job.id, "results-missing", state="failed", message=message)
 
     # --- mirroring ----------------------------------------------------------------------------
     def _mirror(self, job: Job, final: bool = False) -> int:
@@ -393,10 +425,13 @@ class JobDriver:
 
     def _fail(self, message: str) -> Job:
         job = self.job
-        try:
-            self._delete_vm(job)
-        except CloudError as e:
-            message += f" The VM could not be deleted ({e}); `python -m engine cloud cleanup` retries."
+        if job.idempotency_key or job.operation_id or job.instance_id:  # a VM was asked for, so one may exist
+            try:
+                self._delete_vm(job)
+            except CloudError as e:
+                why = "" if str(e) == message else f" ({e})"
+                message += (f" The cloud VM may still be running: deleting it failed{why}; "
+                            "`python -m engine cloud cleanup` deletes it.")
         self._tidy_bucket(job)
         EventWriter(job.run_dir).emit("failed", message=message)
         return self.cloud.jobs.update(job.id, "failed", state="failed", message=message)

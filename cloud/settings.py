@@ -11,13 +11,15 @@ from pathlib import Path
 
 import yaml
 
-from cloud.compute import IMAGE_FAMILY, VmSpec
+from cloud.compute import VmSpec
 from engine.errors import UserError
 from engine.fsutil import atomic_write_text
 
 SETTINGS_FILE = "cloud.json"
 RATES_FILE = Path(__file__).with_name("rates.yaml")
 ZONES = ("ru-central1-a", "ru-central1-b", "ru-central1-d")
+# Saved as the default by earlier versions; Yandex's GPU documentation lists it for no platform we offer.
+_OLD_DEFAULT_FAMILY = "ubuntu-2204-lts-cuda-12-2"
 
 
 @dataclass
@@ -30,7 +32,7 @@ class CloudSettings:
     preemptible: bool = False
     max_hours: float = 2.0
     vm_service_account_id: str = ""  # empty: the key's own service account
-    image_family: str = IMAGE_FAMILY  # a public image with the NVIDIA driver (standard-images folder)
+    image_family: str = ""  # empty: the platform's image family from rates.yaml
 
     @property
     def configured(self) -> bool:
@@ -49,6 +51,8 @@ def load_settings(workspace_root: str | Path) -> CloudSettings:
     except ValueError:
         return CloudSettings()
     known = {f.name for f in fields(CloudSettings)}
+    if raw.get("image_family") == _OLD_DEFAULT_FAMILY:
+        raw["image_family"] = ""
     return CloudSettings(**{k: v for k, v in raw.items() if k in known})
 
 
@@ -65,6 +69,9 @@ def validate(settings: CloudSettings) -> None:
     platforms = load_rates()["platforms"]
     if settings.platform not in platforms:
         raise UserError(f"Unknown VM platform '{settings.platform}'; choose one of {', '.join(platforms)}.")
+    if settings.gpus > 1:
+        raise UserError(f"Training on {settings.gpus} GPUs is not supported yet: it would use one GPU and bill for "
+                        f"all {settings.gpus}. Choose 1 GPU.")
     if settings.gpus not in platforms[settings.platform]["gpus"]:
         allowed = ", ".join(map(str, platforms[settings.platform]["gpus"]))
         raise UserError(f"{platforms[settings.platform]['title']} VMs have {allowed} GPU(s), not {settings.gpus}; "
@@ -75,10 +82,11 @@ def validate(settings: CloudSettings) -> None:
 
 def vm_spec(settings: CloudSettings) -> VmSpec:
     validate(settings)
-    per = load_rates()["platforms"][settings.platform]["per_gpu"]
+    platform = load_rates()["platforms"][settings.platform]
+    per = platform["per_gpu"]
     return VmSpec(platform=settings.platform, gpus=settings.gpus, cores=per["cores"] * settings.gpus,
                   memory_gib=per["memory_gib"] * settings.gpus, preemptible=settings.preemptible,
-                  max_hours=settings.max_hours)
+                  max_hours=settings.max_hours, image_family=settings.image_family or platform["image_family"])
 
 
 def estimate(settings: CloudSettings, hours: float | None = None) -> dict:

@@ -14,7 +14,24 @@ from cloud.http import CloudError, call
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB
-_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+def _text(element: ET.Element, name: str) -> str | None:
+    """A child's text by its local name: S3-compatible servers send the 2006-03-01 namespace, or none."""
+    return next((child.text for child in element if child.tag.rsplit("}", 1)[-1] == name), None)
+
+
+def parse_listing(body: bytes) -> tuple[dict[str, int], str | None]:
+    """A ListObjectsV2 answer as ({key: size}, the continuation token or None when it is the last page)."""
+    root = ET.fromstring(body)
+    items = {}
+    for element in root:
+        if element.tag.rsplit("}", 1)[-1] == "Contents":
+            key = _text(element, "Key")
+            if key:
+                items[key] = int(_text(element, "Size") or 0)
+    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
+    return items, (_text(root, "NextContinuationToken") if truncated else None)
 
 
 class Storage:
@@ -72,7 +89,7 @@ class Storage:
     def _multipart(self, key: str, chunk: Callable[[int, int], bytes], size: int) -> None:
         what = f"uploading {key}"
         root = ET.fromstring(self._call("POST", key, what, params={"uploads": ""}).content)
-        upload_id = root.findtext(f"{_NS}UploadId") or root.findtext("UploadId")
+        upload_id = _text(root, "UploadId")
         parts = []
         try:
             for number, off in enumerate(range(0, size, PART_SIZE), start=1):
@@ -122,12 +139,11 @@ class Storage:
             params = {"list-type": "2", "prefix": prefix}
             if token:
                 params["continuation-token"] = token
-            root = ET.fromstring(self._call("GET", "", f"listing {prefix or 'the bucket'}", params=params).content)
-            for item in root.iter(f"{_NS}Contents"):
-                out[item.findtext(f"{_NS}Key")] = int(item.findtext(f"{_NS}Size") or 0)
-            if root.findtext(f"{_NS}IsTruncated") != "true":
+            page, token = parse_listing(self._call("GET", "", f"listing {prefix or 'the bucket'}",
+                                                   params=params).content)
+            out.update(page)
+            if token is None:
                 return out
-            token = root.findtext(f"{_NS}NextContinuationToken")
 
     def delete(self, key: str) -> None:
         self._call("DELETE", key, f"deleting {key}", ok=(200, 204, 404))

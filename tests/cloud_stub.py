@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB_LABEL = "konstruktor-job"
+JWT_AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"  # fixed by the IAM reference, not the host
 
 
 def make_key(sa_id: str = "aje-sa-1") -> dict:
@@ -73,6 +74,12 @@ class CloudStub:
         self.requests: list[tuple[str, str]] = []
         self.bodies: list[dict] = []
         self.faults: dict[str, list[int]] = {}  # route name -> statuses to answer next (popped one by one)
+        self.subnets = [{"id": "e9b-subnet-a", "zoneId": "ru-central1-a"}]
+        self.max_page_size = 1000  # list calls answer at most this many items per page (the API's own limit)
+        # A start-up script that fails (say, the bundle cannot be fetched): the VM prints this on its console
+        # and powers itself off; with boot_failure_reported it first writes the startup-failed status.
+        self.boot_failure: str | None = None
+        self.boot_failure_reported = False
         self.start_workers = True  # False: VMs boot but their worker never starts (a broken image, say)
         self.lock = threading.RLock()
         self.created = threading.Condition(self.lock)
@@ -144,6 +151,16 @@ class CloudStub:
                 start_new_session=True)
         inst.status = "RUNNING"
 
+    def _fail_boot(self, inst: Instance) -> None:
+        import requests
+
+        if self.boot_failure_reported:
+            job = json.loads(inst.body["metadata"]["konstruktor-job"])
+            requests.put(f"{self.storage_url}/{job['bucket']}/{job['prefix']}status.json", timeout=10,
+                         data=json.dumps({"state": "startup-failed", "instance_id": inst.id}))
+        with self.lock:
+            inst.status = "STOPPED"
+
     def _kill(self, inst: Instance) -> None:
         if inst.proc is not None:
             try:  # the whole group: the worker and the training it started, even if the worker already ended
@@ -151,6 +168,61 @@ class CloudStub:
             except ProcessLookupError:
                 pass
             inst.proc.wait()
+
+
+class BareListingProxy:
+    """An S3 front that answers listings without the XML namespace (as some S3-compatible servers do).
+
+    Everything else passes through to `upstream` unchanged; keys ending in one of `hide` are left out of
+    listings, as if the server could not list them.
+    """
+
+    def __init__(self, upstream: str, hide: tuple[str, ...] = ()):
+        import requests
+
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                resp = requests.request(self.command, upstream + self.path, headers=headers, data=body,
+                                        timeout=60, allow_redirects=False)
+                data = resp.content
+                if self.command == "GET" and "list-type=2" in self.path:
+                    data = _bare_listing(data.decode(), proxy.hide).encode()
+                self.send_response(resp.status_code)
+                for k, v in resp.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        self.hide = hide
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _bare_listing(xml: str, hide: tuple[str, ...]) -> str:
+    import re
+
+    xml = re.sub(r' xmlns="[^"]*"', "", xml)
+    return re.sub(r"<Contents>(?:(?!</Contents>).)*?<Key>[^<]*?(?:" + "|".join(map(re.escape, hide)) +
+                  r")</Key>.*?</Contents>", "", xml, flags=re.S) if hide else xml
 
 
 def _iso() -> str:
@@ -231,10 +303,10 @@ def _handler(stub: CloudStub):
                     kid = jwt.get_unverified_header(body.get("jwt", ""))["kid"]
                     sa_id, public = stub.public_keys[kid]
                     claims = jwt.decode(body["jwt"], public, algorithms=["PS256"],
-                                        audience=stub.url + "/iam/v1/tokens", issuer=sa_id)
+                                        audience=JWT_AUDIENCE, issuer=sa_id)
                     assert claims["exp"] - claims["iat"] <= 3600
                 except (jwt.PyJWTError, KeyError, AssertionError):
-                    return self._error(400, 3, "Invalid JWT: signature verification failed or unknown key")
+                    return self._error(401, 16, "Invalid JWT: signature verification failed or unknown key")
             token, expires = self._issue()
             self._send(200, {"iamToken": token, "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%S.123456789Z",
                                                                            time.gmtime(expires))})
@@ -248,7 +320,10 @@ def _handler(stub: CloudStub):
                 iid = "fhm" + secrets.token_hex(8)
                 inst = Instance(iid, body)
                 stub.instances[iid] = inst
-                if stub.start_workers:
+                if stub.boot_failure is not None:
+                    inst.status = "RUNNING"
+                    threading.Timer(0.5, stub._fail_boot, (inst,)).start()
+                elif stub.start_workers:
                     stub._start_worker(inst)
                 else:
                     inst.status = "RUNNING"
@@ -259,6 +334,15 @@ def _handler(stub: CloudStub):
                     stub.idempotency[key] = op["id"]
                 stub.created.notify_all()
             self._send(200, {**op, "done": False})
+
+        def _page(self, field: str, items: list[dict], query: dict) -> dict:
+            """One page of a list answer: pageSize items (default 50) from pageToken, and nextPageToken if more."""
+            size = min(int(query.get("pageSize", ["50"])[0]), stub.max_page_size)
+            start = int(query.get("pageToken", ["0"])[0])
+            out: dict = {field: items[start:start + size]}
+            if start + size < len(items):
+                out["nextPageToken"] = str(start + size)
+            return out
 
         def do_GET(self):  # noqa: N802
             url = urlparse(self.path)
@@ -278,15 +362,15 @@ def _handler(stub: CloudStub):
             if path == "/compute/v1/images:latestByFamily":
                 return self._send(200, {"id": "fd8-" + query["family"][0], "family": query["family"][0]})
             if path == "/vpc/v1/subnets":
-                return self._send(200, {"subnets": [{"id": "e9b-subnet-a", "zoneId": "ru-central1-a",
-                                                     "folderId": query["folderId"][0]}]})
+                items = [{**s, "folderId": query["folderId"][0]} for s in stub.subnets]
+                return self._send(200, self._page("subnets", items, query))
             if path == "/compute/v1/instances":
                 if self._fault("list"):
                     return None
                 with stub.lock:
                     items = [i.resource() for i in stub.instances.values()
                              if i.body["folderId"] == query.get("folderId", [""])[0]]
-                return self._send(200, {"instances": items})
+                return self._send(200, self._page("instances", items, query))
             if path.startswith("/compute/v1/instances/"):
                 rest = path.removeprefix("/compute/v1/instances/")
                 iid, _, action = rest.partition(":")
@@ -294,7 +378,8 @@ def _handler(stub: CloudStub):
                 if inst is None:
                     return self._error(404, 5, f"Instance {iid} not found")
                 if action == "serialPortOutput":
-                    return self._send(200, {"contents": "cloud-init: boot\n" + stub.worker_log(iid)})
+                    return self._send(200, {"contents": "cloud-init: boot\n" + (stub.boot_failure or "")
+                                            + stub.worker_log(iid)})
                 return self._send(200, inst.resource())
             return self._error(404, 5, f"No route {path}")
 

@@ -82,3 +82,11 @@ def test_cleanup_deletes_vms_left_by_jobs_this_workspace_no_longer_runs(cloud_ws
     r = engine_cli("cloud", "cleanup")
     assert r.returncode == 0 and "Deleted 1" in r.stdout
     assert stub.live_instances() == []
+
+
+def test_setup_refuses_several_gpus_until_training_uses_them(cloud_ws):
+    from cloud.settings import load_settings
+
+    r = engine_cli("cloud", "setup", "--gpus", "2")
+    assert r.returncode != 0 and "Training on 2 GPUs is not supported yet" in r.stderr
+    assert "Traceback" not in r.stderr and load_settings(cloud_ws).gpus == 1

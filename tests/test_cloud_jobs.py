@@ -73,6 +73,7 @@ def test_job_trains_on_the_vm_mirrors_events_live_and_deletes_the_vm(cloud_ws, s
     assert cloud.storage.list(job.prefix) == {}
     # The create call carried an Idempotency-Key; the VM got a service account, labels, and no secrets.
     body = stub.bodies[0]
+    assert body["bootDiskSpec"]["diskSpec"]["imageId"] == "fd8-ubuntu-2004-lts-gpu"  # the T4's documented family
     assert body["serviceAccountId"] == sa_key["service_account_id"] and body["labels"]["konstruktor-job"]
     sent = json.dumps(body)
     assert sa_key["private_key"].splitlines()[1] not in sent and sa_key["id"] not in sent
@@ -101,6 +102,11 @@ def test_cancel_mid_run_deletes_the_vm(cloud_ws, stub, patterns):
 
 
 def test_preempted_vm_is_replaced_and_training_resumes_from_the_checkpoint(cloud_ws, stub, patterns):
+    import dataclasses
+
+    from cloud.settings import save_settings
+
+    save_settings(cloud_ws, dataclasses.replace(load_settings(cloud_ws), preemptible=True))
     run_dir = prepare_run(cloud_ws, patterns, mode="scratch", epochs=6, early_stopping_patience=0,
                           model="mobilenetv2_100", image_size=32, eval={"cv": "off"})
     cloud = Cloud(cloud_ws, load_settings(cloud_ws))
@@ -166,8 +172,10 @@ def test_wrong_key_fails_before_anything_is_created(cloud_ws, stub, patterns):
     run_dir = prepare_run(cloud_ws, patterns, mode="linear-probe")
     cloud = Cloud(cloud_ws, load_settings(cloud_ws))
     final = JobDriver(cloud, submit(cloud, run_dir).id).run()
-    assert final.state == "failed" and "did not accept the service-account key" in final.message
+    assert final.state == "failed" and final.message.count("did not accept the service-account key") == 1
+    assert "VM" not in final.message  # none was created, so none is mentioned
     assert stub.bodies == [] and stub.live_instances() == []
+    assert [e["message"] for e in read_events(run_dir)[0] if e["type"] == "failed"] == [final.message]
 
 
 def test_a_vm_whose_worker_never_starts_is_deleted_with_its_console_kept(cloud_ws, stub, patterns, monkeypatch):
@@ -179,3 +187,54 @@ def test_a_vm_whose_worker_never_starts_is_deleted_with_its_console_kept(cloud_w
     assert final.state == "failed" and "did not start training" in final.message
     assert "cloud-init: boot" in (run_dir / "vm_console.log").read_text()
     assert stub.live_instances() == [] and len(stub.deleted) == 1
+
+
+def test_results_that_do_not_come_back_are_named_and_kept_in_the_bucket(cloud_ws, stub, patterns, s3_url,
+                                                                        monkeypatch):
+    from cloud_stub import BareListingProxy
+
+    # The client's storage answers listings without the XML namespace and cannot list metrics.json.
+    proxy = BareListingProxy(s3_url, hide=("metrics.json",))
+    monkeypatch.setenv("KONSTRUKTOR_YC_STORAGE_ENDPOINT", proxy.url)
+    try:
+        run_dir = prepare_run(cloud_ws, patterns, mode="linear-probe", eval={"cv": "off"})
+        cloud = Cloud(cloud_ws, load_settings(cloud_ws))
+        job = submit(cloud, run_dir)
+        final = JobDriver(cloud, job.id, poll_s=0.3).run()
+    finally:
+        proxy.stop()
+    assert final.state == "failed" and "metrics.json did not come back" in final.message
+    assert f"under {job.prefix}run/" in final.message
+    assert (run_dir / "labels.json").exists() and (run_dir / "checkpoints" / "best.pt").exists()
+    assert _types(run_dir)[-1] == "failed" and "done" not in _types(run_dir)
+    # The remote copy stays; the VM does not.
+    import requests
+
+    listing = requests.get(f"{s3_url}/{cloud.settings.bucket}", params={"list-type": "2", "prefix": job.prefix},
+                           timeout=10).text
+    assert f"{job.prefix}run/metrics.json" in listing
+    assert stub.live_instances() == []
+
+
+BOOT_FAILURE = ("curl: (22) The requested URL returned error: 403\n"
+                "konstruktor: the start-up script failed at line 21 (exit code 22); powering off\n")
+
+
+@pytest.mark.parametrize("preemptible", [False, True])
+def test_a_vm_whose_start_up_fails_is_not_recreated_and_its_console_ends_the_message(cloud_ws, stub, patterns,
+                                                                                    preemptible):
+    import dataclasses
+
+    from cloud.settings import save_settings
+
+    save_settings(cloud_ws, dataclasses.replace(load_settings(cloud_ws), preemptible=preemptible))
+    stub.boot_failure = BOOT_FAILURE  # the bundle cannot be fetched: the script says so and powers off
+    stub.boot_failure_reported = preemptible  # a stopped preemptible VM is a preemption unless it says otherwise
+    run_dir = prepare_run(cloud_ws, patterns, mode="linear-probe")
+    cloud = Cloud(cloud_ws, load_settings(cloud_ws))
+    final = JobDriver(cloud, submit(cloud, run_dir).id, poll_s=0.2).run()
+    assert final.state == "failed" and final.attempt == 1 and len(stub.bodies) == 1
+    assert "start-up" in final.message and "not started again" in final.message
+    assert final.message.rstrip(").").endswith("vm_console.log in the run folder")
+    assert "returned error: 403" in final.message and "failed at line 21" in final.message
+    assert _types(run_dir)[-1] == "failed" and stub.live_instances() == [] and len(stub.deleted) == 1
