@@ -74,6 +74,8 @@ ERRORS: dict[str, str] = {
     "open_run_unfinished": "The run in '{name}' has not finished training; finish it where it was trained, then zip "
                            "its folder again.",
     "open_no_project": "There is no project '{project}' in this workspace; create it first or leave --project out.",
+    "open_no_gradcam": "Grad-CAM needs the model's PyTorch weights (model.pt), and the package '{name}' has only "
+                       "the ONNX model; the classes shown still come from it.",
     "open_eval_classes": "The data has classes this model does not know ({classes}); it can be scored only on data "
                          "with the classes {labels}.",
 }
@@ -387,6 +389,13 @@ def imported_info(run_dir: str | Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return info if isinstance(info, dict) and info.get("format") == IMPORTED_FORMAT else None
+
+
+def check_gradcam(run_dir: str | Path) -> None:
+    """Grad-CAM runs the PyTorch model: an imported package without model.pt says so in one sentence."""
+    info = imported_info(run_dir)
+    if info and not (Path(run_dir) / "checkpoints" / "best.pt").is_file():
+        raise _refuse("open_no_gradcam", name=info.get("source", ""))
 
 
 def is_imported_package(run_dir: str | Path) -> bool:

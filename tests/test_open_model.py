@@ -206,3 +206,18 @@ def test_the_cli_opens_a_package_and_refuses_a_folder_that_is_no_model(package, 
     empty.mkdir()
     r = engine_cli("open", str(empty), env=ws_env)
     assert r.returncode == 2 and "holds neither an exported package" in r.stderr
+
+
+def test_the_runs_tab_says_what_it_opened_and_what_it_refused_in_russian(fresh, package, tmp_path):
+    from ui.tabs.open_model import open_upload
+    from ui.tabs.runs import _row
+
+    ws, pid = fresh
+    said = open_upload(ws, pid, "ru", str(package.with_name(package.name + ".zip")))
+    assert "открыт как запуск" in said and "Оценка на данных проекта (тест)" in said
+    (row,) = ws.list_runs(pid)
+    assert _row("ru", row, None)[4] == "импортирована"
+    broken = _broken(package, tmp_path, lambda f: (f / "model.onnx").unlink())
+    assert open_upload(ws, pid, "ru", str(broken)) == (
+        "Модель не открыта: В пакете «broken.zip» нет model.onnx; экспортируйте запуск заново "
+        "(python -m engine export RUN) и откройте новый .zip.")
