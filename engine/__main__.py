@@ -1,4 +1,4 @@
-"""Command line: python -m engine {train,evaluate,predict,export,models,import,compare}.
+"""Command line: python -m engine {train,evaluate,predict,export,open,models,import,compare}.
 
 Exit codes: 0 success; 2 bad input (one sentence on stderr, no traceback); 1 internal error;
 130 cancelled.
@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
                                  "is written beside it")
     x.add_argument("--json", action="store_true", help="print the export report as JSON on stdout")
 
+    o = sub.add_parser("open", parents=[common], help="open a model made elsewhere (an exported package or a zipped "
+                       "run folder, .zip or folder) as a run of this workspace, to test, evaluate and export it")
+    o.add_argument("path")
+    o.add_argument("--project", help="add it to this project (its data, when the classes match, scores it)")
+    o.add_argument("--json", action="store_true")
+
     m = sub.add_parser("models", parents=[common], help="list the models and whether they work offline")
     m.add_argument("--json", action="store_true")
 
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KONSTRUKTOR_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
     try:
         return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
-                "models": cmd_models, "import": cmd_import, "compare": cmd_compare, "cloud": cmd_cloud}[args.command](args)
+                "open": cmd_open, "models": cmd_models, "import": cmd_import, "compare": cmd_compare, "cloud": cmd_cloud}[args.command](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -354,6 +360,14 @@ def cmd_export(args) -> int:
                           "report": result.report}, indent=2, ensure_ascii=False))
     else:
         print(result.folder.resolve())
+    return 0
+
+
+def cmd_open(args) -> int:
+    from engine.open_model import describe, dumps, open_model
+
+    opened = open_model(args.path, project_id=args.project)
+    print(dumps(opened) if args.json else describe(opened))
     return 0
 
 

@@ -76,6 +76,9 @@ def overlay(crop: Image.Image, cam: np.ndarray, alpha: float = 0.45) -> Image.Im
 
 def explain_file(run_dir: str | Path, file: str | Path, target: int | None = None) -> dict[str, Any]:
     """Grad-CAM of a finished run's best model for one image file: overlay, label, probability, probs."""
+    from engine.open_model import check_gradcam
+
+    check_gradcam(run_dir)
     model, ckpt = _run_model(Path(run_dir))
     try:
         image = load_image(str(file), int(ckpt["preprocess"].get("max_side", 4096)))

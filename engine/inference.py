@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,27 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list[dict[str, Any]]:
-    """Per file: label, probability and top-k; a file that can't be read gets an `error` instead."""
+def run_probabilities(run_dir: str | Path) -> tuple[list[str], Callable[[list[str]], np.ndarray]]:
+    """(class names, files -> probabilities) of a finished run: an imported package through ONNX Runtime,
+    any other run through its best PyTorch checkpoint."""
+    from engine.open_model import package_predictor
+
+    package = package_predictor(run_dir)
+    if package is not None:
+        return package.labels, package.predict_proba
     from engine.checkpoint import load_run_model
     from engine.embed import predict_probs
-    from engine.preprocess import ImageLoadError, load_image
 
     model, ckpt = load_run_model(run_dir)
-    labels = ckpt["labels"]
+    labels = list(ckpt["labels"])
+    return labels, lambda files: predict_probs(model, files, ckpt["preprocess"], len(labels), device=_device())
+
+
+def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list[dict[str, Any]]:
+    """Per file: label, probability and top-k; a file that can't be read gets an `error` instead."""
+    from engine.preprocess import ImageLoadError, load_image
+
+    labels, probabilities = run_probabilities(run_dir)
     results: list[dict[str, Any]] = []
     good: list[tuple[int, str]] = []
     for f in files:
@@ -40,7 +54,7 @@ def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list
         good.append((len(results), str(path)))
         results.append({"file": f})
     if good:
-        probs = predict_probs(model, [p for _, p in good], ckpt["preprocess"], len(labels), device=_device())
+        probs = probabilities([p for _, p in good])
         k = max(1, min(top_k, len(labels)))
         for (slot, _), p in zip(good, probs, strict=True):
             order = np.argsort(-p)[:k]
@@ -58,21 +72,17 @@ def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]
             raise UserError(f"{run_dir} has no metrics yet: the run has not finished. Train it first "
                             f"(python -m engine train {run_dir}).")
         return read_json(metrics_file)
-    from engine.checkpoint import load_run_model
-    from engine.embed import predict_probs
     from engine.evaluate import compute_metrics
     from engine.workspace import import_into_workspace
 
     dataset_dir, manifest, _ = import_into_workspace(data)
-    model, ckpt = load_run_model(run_dir)
-    labels = ckpt["labels"]
+    labels, probabilities = run_probabilities(run_dir)
     unknown = sorted(set(manifest["classes"]) - set(labels))
     if unknown:
         raise UserError(f"The data has classes the model was not trained on: {', '.join(unknown[:5])}. "
                         f"The model knows: {', '.join(labels[:10])}.")
     index = {name: i for i, name in enumerate(labels)}
     items = manifest["items"]
-    probs = predict_probs(model, [str(dataset_dir / it["file"]) for it in items], ckpt["preprocess"], len(labels),
-                          device=_device())
+    probs = probabilities([str(dataset_dir / it["file"]) for it in items])
     y = np.array([index[it["label"]] for it in items])
     return {"data": compute_metrics(y, probs, labels), "dataset": {"id": manifest["id"], "n": len(items)}}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from imagegen import make_image, make_image_folder
 
+from engine import open_model
 from engine.config import RunConfig
 from engine.data import ZipLimits, archive, bins, import_dataset, importer, split
 from engine.data.importer import _MODE_NOTES, PROBLEM_CODES
@@ -20,7 +21,7 @@ from ui.i18n.strings import STRINGS
 
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 # Every table of CodedDataError sentences; the UI says each code as `dataerr.<code>`.
-ERROR_TABLES = (bins.ERRORS, importer.ERRORS, archive.ERRORS, split.ERRORS)
+ERROR_TABLES = (bins.ERRORS, importer.ERRORS, archive.ERRORS, split.ERRORS, open_model.ERRORS)
 
 
 def _codes() -> list[str]:

@@ -151,7 +151,8 @@ def chosen_run_id(ws, pid: str | None) -> str | None:
 
 
 def finished_runs(runs: list[dict]) -> list[dict]:
-    return [r for r in runs if r["status"] == "done" and (Path(r["path"]) / "checkpoints" / "best.pt").exists()]
+    return [r for r in runs if r["status"] == "done" and ((Path(r["path"]) / "checkpoints" / "best.pt").exists()
+                                                          or (Path(r["path"]) / "package" / "model.onnx").exists())]
 
 
 def run_choices(lang: str, runs: list[dict], chosen: str | None) -> list[tuple[str, str]]:

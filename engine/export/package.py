@@ -217,13 +217,21 @@ def export_run(run_dir: str | Path, *, formats: str | Iterable[str] | None = Non
     if quantize and "onnx" not in fmts:
         raise UserError("INT8 quantization makes an ONNX model: add onnx to --format, or leave --quantize out.")
     _check_run(run_dir)
+    from engine.open_model import is_imported_package
+
+    # A package opened from elsewhere has no training data here to re-check an export against: it is
+    # offered again as it was checked when opened.
+    reoffer = is_imported_package(run_dir)
+    if reoffer and quantize and not (run_dir / "package" / "model.int8.onnx").is_file():
+        raise UserError("This model was opened from an exported package, which is offered as it was made; it has "
+                        "no INT8 model and can't be quantized here without its training images: export without INT8.")
     final = Path(out) if out else _timestamped(run_dir / "exports")
     if final.exists() and (not final.is_dir() or any(final.iterdir())):
         raise UserError(f"{final} already exists and is not empty; choose a new --out folder.")
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
-        report = _build(run_dir, work, fmts, quantize, log)
+        report = _reoffer(run_dir, work, log) if reoffer else _build(run_dir, work, fmts, quantize, log)
         _set_permissions(work)
         if final.exists():
             final.rmdir()
@@ -234,6 +242,20 @@ def export_run(run_dir: str | Path, *, formats: str | Iterable[str] | None = Non
     zip_path = _zip(final)
     log(f"Exported to {final} and {zip_path.name}.")
     return ExportResult(final, zip_path, report)
+
+
+def _reoffer(run_dir: Path, work: Path, log: Log) -> dict[str, Any]:
+    """An imported package's files (its data, this app's code) copied into `work`; its export report, marked."""
+    from engine.open_model import PACKAGE_DIR, imported_info
+
+    log("Copying the imported package ...")
+    for path in sorted((run_dir / PACKAGE_DIR).iterdir()):
+        if path.is_file():
+            shutil.copyfile(path, work / path.name)
+    report = json.loads((work / "export_report.json").read_text(encoding="utf-8"))
+    report["imported"] = imported_info(run_dir)
+    report["files"] = {p.name: p.stat().st_size for p in sorted(work.iterdir()) if p.is_file()}
+    return report
 
 
 def _set_permissions(folder: Path) -> None:

@@ -703,6 +703,132 @@ STRINGS: dict[str, tuple[str, str]] = {
     "runs.chosen": ("**{run}** is now the project's model.", "**{run}** теперь модель проекта."),
     "runs.resume_only": ("Only a stopped, interrupted or failed run can be resumed.",
                          "Продолжить можно только остановленный, прерванный или неудачный запуск."),
+    # --- opening a model made elsewhere (engine/open_model.py) ---------------------------------
+    "dataerr.open_missing": ("'{name}' does not exist; choose the exported .zip or folder again.",
+                             "«{name}» не существует; выберите экспортированный .zip или папку ещё "
+                             "раз."),
+    "dataerr.open_kind": ("'{name}' is not a .zip or a folder; open the .zip that Export wrote, or a "
+                          "zipped run folder.",
+                          "«{name}» — не .zip и не папка; откройте .zip, записанный экспортом, или "
+                          "папку запуска в .zip."),
+    "dataerr.open_not_model": ("'{name}' holds neither an exported package (model.onnx, labels.json, "
+                               "preprocess.json) nor a run folder (config.yaml, checkpoints/best.pt); "
+                               "open the .zip that Export wrote, or a zipped run folder.",
+                               "В «{name}» нет ни экспортированного пакета (model.onnx, labels.json, "
+                               "preprocess.json), ни папки запуска (config.yaml, "
+                               "checkpoints/best.pt); откройте .zip, записанный экспортом, или папку "
+                               "запуска в .zip."),
+    "dataerr.open_no_file": ("The package '{name}' has no {file}; export the run again (python -m "
+                             "engine export RUN) and open the new .zip.",
+                             "В пакете «{name}» нет {file}; экспортируйте запуск заново (python -m "
+                             "engine export RUN) и откройте новый .zip."),
+    "dataerr.open_bad_json": ("{file} in '{name}' is not valid JSON; export the run again (python -m "
+                              "engine export RUN) and open the new .zip.",
+                              "{file} в «{name}» — не корректный JSON; экспортируйте запуск заново "
+                              "(python -m engine export RUN) и откройте новый .zip."),
+    "dataerr.open_bad_labels": ("labels.json in '{name}' is not a list of two or more different class "
+                                "names; export the run again (python -m engine export RUN) and open "
+                                "the new .zip.",
+                                "labels.json в «{name}» — не список из двух или более разных имён "
+                                "классов; экспортируйте запуск заново (python -m engine export RUN) и "
+                                "откройте новый .zip."),
+    "dataerr.open_bad_preprocess": ("preprocess.json in '{name}' has no valid '{key}'; export the run "
+                                    "again (python -m engine export RUN) and open the new .zip.",
+                                    "В preprocess.json из «{name}» нет корректного «{key}»; "
+                                    "экспортируйте запуск заново (python -m engine export RUN) и "
+                                    "откройте новый .zip."),
+    "dataerr.open_bad_report": ("export_report.json in '{name}' is not a Konstruktor export report; "
+                                "export the run again (python -m engine export RUN) and open the new "
+                                ".zip.",
+                                "export_report.json в «{name}» — не отчёт экспорта Konstruktor; "
+                                "экспортируйте запуск заново (python -m engine export RUN) и откройте "
+                                "новый .zip."),
+    "dataerr.open_labels_differ": ("{file} in '{name}' lists other classes than labels.json; the "
+                                   "files come from different exports: export the run again (python "
+                                   "-m engine export RUN) and open the new .zip.",
+                                   "{file} в «{name}» называет другие классы, чем labels.json; файлы "
+                                   "из разных экспортов: экспортируйте запуск заново (python -m "
+                                   "engine export RUN) и откройте новый .zip."),
+    "dataerr.open_parity_failed": ("The package '{name}' failed its own check at export ({file} "
+                                   "disagreed with the trained model); export the run again (python "
+                                   "-m engine export RUN) and open the new .zip.",
+                                   "Пакет «{name}» не прошёл собственную проверку при экспорте "
+                                   "({file} расходился с обученной моделью); экспортируйте запуск "
+                                   "заново (python -m engine export RUN) и откройте новый .zip."),
+    "dataerr.open_onnx_unreadable": ("model.onnx in '{name}' cannot be read by ONNX Runtime "
+                                     "({error}); export the run again (python -m engine export RUN) "
+                                     "and open the new .zip.",
+                                     "ONNX Runtime не может прочитать model.onnx из «{name}» "
+                                     "({error}); экспортируйте запуск заново (python -m engine export "
+                                     "RUN) и откройте новый .zip."),
+    "dataerr.open_onnx_input": ("model.onnx in '{name}' does not take a batch of 3 x {size} x {size} "
+                                "images as preprocess.json says; export the run again (python -m "
+                                "engine export RUN) and open the new .zip.",
+                                "model.onnx из «{name}» не принимает пакет изображений 3 x {size} x "
+                                "{size}, как сказано в preprocess.json; экспортируйте запуск заново "
+                                "(python -m engine export RUN) и откройте новый .zip."),
+    "dataerr.open_class_count": ("model.onnx in '{name}' gives {outputs} outputs but labels.json "
+                                 "names {classes} classes; the files come from different exports: "
+                                 "export the run again (python -m engine export RUN) and open the new "
+                                 ".zip.",
+                                 "model.onnx из «{name}» выдаёт {outputs} выходов, а в labels.json "
+                                 "{classes} классов; файлы из разных экспортов: экспортируйте запуск "
+                                 "заново (python -m engine export RUN) и откройте новый .zip."),
+    "dataerr.open_pickle": ("{file} in '{name}' was refused: loading it would run Python code stored "
+                            "inside it (a pickle payload), and only plain weight files are opened; "
+                            "ask for a package exported by Konstruktor.",
+                            "{file} в «{name}» отклонён: при загрузке он выполнил бы сохранённый в "
+                            "нём код Python (pickle), а открываются только обычные файлы весов; "
+                            "попросите пакет, экспортированный Konstruktor."),
+    "dataerr.open_bad_checkpoint": ("{file} in '{name}' is not a Konstruktor checkpoint this version "
+                                    "can use ({error}); export or zip the run again.",
+                                    "{file} в «{name}» — не контрольная точка Konstruktor, пригодная "
+                                    "для этой версии ({error}); экспортируйте или упакуйте запуск "
+                                    "заново."),
+    "dataerr.open_run_config": ("The run folder '{name}' has an unusable config.yaml ({error}); zip "
+                                "the run folder again.",
+                                "В папке запуска «{name}» непригодный config.yaml ({error}); упакуйте "
+                                "папку запуска заново."),
+    "dataerr.open_run_unfinished": ("The run in '{name}' has not finished training; finish it where "
+                                    "it was trained, then zip its folder again.",
+                                    "Запуск в «{name}» не закончил обучение; завершите его там, где "
+                                    "он обучался, и снова упакуйте его папку."),
+    "dataerr.open_no_project": ("There is no project '{project}' in this workspace; create it first "
+                                "or leave --project out.",
+                                "В этом рабочем пространстве нет проекта «{project}»; сначала "
+                                "создайте его или не указывайте --project."),
+    "dataerr.open_eval_classes": ("The data has classes this model does not know ({classes}); it can "
+                                  "be scored only on data with the classes {labels}.",
+                                  "В данных есть классы, которых эта модель не знает ({classes}); "
+                                  "оценить её можно только на данных с классами {labels}."),
+    "dataerr.open_no_gradcam": ("Grad-CAM needs the model's PyTorch weights (model.pt), and the package '{name}' "
+                                "has only the ONNX model; the classes shown still come from it.",
+                                "Для Grad-CAM нужны веса модели для PyTorch (model.pt), а в пакете «{name}» есть "
+                                "только модель ONNX; показанные классы всё равно получены от неё."),
+    "export.ready_imported": ("This model was opened from an exported package without PyTorch weights: "
+                              "**Export for use elsewhere** offers that package again.",
+                              "Эта модель открыта из экспортированного пакета без весов PyTorch: "
+                              "**Экспорт для работы в другом месте** снова предложит этот пакет."),
+    "runs.open_file": ("Open a model… (.zip from Export, or a zipped run folder)",
+                       "Открыть модель… (.zip из экспорта или папка запуска в .zip)"),
+    "runs.open": ("Open the model", "Открыть модель"),
+    "runs.open_need_file": ("Choose a .zip first: a package from Export, or a zipped run folder.",
+                            "Сначала выберите .zip: пакет из экспорта или папку запуска в .zip."),
+    "runs.open_need_project": ("Open or create a project first.", "Сначала откройте или создайте проект."),
+    "runs.opened_package": ("Opened the exported package **{model}** ({n} classes) as the run **{run}**; test it "
+                            "in **Test**.",
+                            "Экспортированный пакет **{model}** ({n} классов) открыт как запуск **{run}**; "
+                            "проверьте его на вкладке **Проверка**."),
+    "runs.opened_run": ("Opened the run folder **{model}** ({n} classes) as the run **{run}**, with its checkpoints "
+                        "and metrics.",
+                        "Папка запуска **{model}** ({n} классов) открыта как запуск **{run}**, с контрольными "
+                        "точками и метриками."),
+    "runs.opened_scored": ("Scored on this project's data ({split}): right {accuracy} of the time (see **Evaluate**).",
+                           "Оценка на данных проекта ({split}): верно в {accuracy} случаев (см. **Оценка**)."),
+    "runs.opened_unscored": ("This project's data has other classes, so it was not scored here.",
+                             "В данных проекта другие классы, поэтому здесь она не оценивалась."),
+    "runs.open_failed": ("The model was not opened: {why}", "Модель не открыта: {why}"),
+    "runs.imported": ("imported", "импортирована"),
     # --- runs: side by side (compare engineer) -------------------------------------------------
     "runs.pick": ("Pick 2–4 finished runs to see side by side", "Выберите 2–4 завершённых запуска для сравнения"),
     "runs.side_by_side": ("Compare side by side", "Сравнить рядом"),

@@ -9,7 +9,8 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from ui.i18n import t
+from engine.errors import UserError
+from ui.i18n import error_text, t
 from ui.i18n.strings import STRINGS
 from ui.state import (
     PRIVATE,
@@ -17,6 +18,7 @@ from ui.state import (
     chosen_run_id,
     default_run,
     message,
+    project_dataset,
     project_runs,
     run_choices,
     run_dir_of,
@@ -62,6 +64,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         from engine.fsutil import read_json
 
         metrics = read_json(run_dir / "metrics.json")
+        try:
+            metrics = _score_imported(ws, pid, run_dir, metrics)
+        except UserError as e:
+            return [error_text(lang, e), *blank[1:]]
         split = "test" if "test" in metrics else "val"
         m = metrics.get(split)
         if not isinstance(m, dict):
@@ -98,6 +104,16 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                                     prob=f"{result['prob']:.0%}")
 
     wrong.select(on_select, [ctx.pid, ctx.lang, run, wrong_files], [cam, cam_text], **PRIVATE)
+
+
+def _score_imported(ws, pid, run_dir: Path, metrics: dict) -> dict:
+    """An imported package has no scores of its own: it is scored on the project's data (again when that changed)."""
+    from engine.open_model import is_imported_package, score_imported
+
+    found = project_dataset(ws, pid) if is_imported_package(run_dir) else None
+    if found is None or (metrics.get("dataset") or {}).get("id") == found[1]["id"]:
+        return metrics
+    return score_imported(run_dir, found[0])
 
 
 def _card(number: str, title: str, what: str) -> str:

@@ -56,6 +56,9 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             run_dir = run_dir_of(ws, pid, run_id)
             best = run_dir / "checkpoints" / "best.pt"
             names = run_dir / "labels.json"
+            if not best.exists():  # an imported ONNX package: its labels, and the package from Make
+                return (off, gr.update(value=download_copy(names, f"{run_id}-labels.json"), interactive=True),
+                        t(lang, "export.ready_imported"))
             size = best.stat().st_size / 1e6
             return (gr.update(value=download_copy(best, f"{run_id}-best.pt"), interactive=True),
                     gr.update(value=download_copy(names, f"{run_id}-labels.json"), interactive=True),

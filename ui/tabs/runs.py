@@ -1,5 +1,5 @@
-"""Runs tab: every run of the project (sortable), the one chosen as the project's model, and 2–4 picked runs
-side by side (metrics, F1 per class, confusion matrices)."""
+"""Runs tab: every run of the project (sortable), the one chosen as the project's model, 2–4 picked runs
+side by side (metrics, F1 per class, confusion matrices), and 'Open a model…' to bring one made elsewhere in."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ui.state import (
     project_runs,
     run_choices,
 )
+from ui.tabs.open_model import open_upload
 
 ID = "runs"
 SIDE_BY_SIDE = (2, 4)
@@ -37,6 +38,11 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         resume = T(gr.Button, {"value": "runs.resume"}, scale=1)
         reload = T(gr.Button, {"value": "runs.reload"}, scale=1)
     status = gr.Markdown(elem_id="k-runs-status")
+    with gr.Row(equal_height=True):
+        upload = T(gr.File, {"label": "runs.open_file"}, file_types=[".zip"], file_count="single", type="filepath",
+                   scale=4, elem_id="k-open-file")
+        open_btn = T(gr.Button, {"value": "runs.open"}, scale=1, elem_id="k-open-model")
+    opened = gr.Markdown(elem_id="k-open-status")
     with gr.Row(equal_height=True):
         several = T(gr.CheckboxGroup, {"label": "runs.pick"}, choices=[], value=[], scale=4, elem_id="k-runs-several")
         side = T(gr.Button, {"value": "runs.side_by_side"}, scale=1, elem_id="k-runs-side")
@@ -91,6 +97,11 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         return t(lang, "train.resuming")
 
     ctx.then_refresh(resume.click(on_resume, [ctx.pid, ctx.lang, pick], status, **PRIVATE))
+
+    def on_open(pid, lang, path):
+        return open_upload(ws, pid, lang, path)
+
+    ctx.then_refresh(open_btn.click(on_open, [ctx.pid, ctx.lang, upload], opened, **PRIVATE))
 
 
 def side_by_side(ws, pid, lang, picked) -> list:
@@ -204,6 +215,8 @@ def _row(lang, r: dict, chosen: str | None) -> list:
     best = Path(r["path"]) / "checkpoints" / "best.pt"
     size = round(best.stat().st_size / 1e6, 1) if best.exists() else None
     mode = m.get("mode") or r.get("mode") or ""
+    if r.get("mode") == "imported":  # a package says 'imported'; a run folder keeps its mode beside it
+        mode = t(lang, "runs.imported") + ("" if mode == "imported" else f" · {mode}")
     return ["★" if r["id"] == chosen else "", r["id"], t(lang, "status." + r["status"]), r.get("model") or "",
             mode, (m.get("dataset") or {}).get("fingerprint", r.get("dataset_id") or "")[:12],
             round(acc, 3) if acc is not None else None, round(f1, 3) if f1 is not None else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from engine.errors import UserError
 from ui.i18n import t
 from ui.state import PRIVATE, Ctx, chosen_run_id, default_run, message, project_runs, run_choices, run_dir_of
 
@@ -52,7 +53,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                 return probs, gr.update(visible=False), ""
             from engine.explain import explain_file
 
-            cam_result = explain_file(run_dir, path)
+            try:
+                cam_result = explain_file(run_dir, path)
+            except UserError as e:  # an imported ONNX-only package: the prediction stands, the reason beside it
+                return probs, gr.update(visible=False), message(lang, e)
             return probs, gr.update(value=cam_result["overlay"], visible=True), t(lang, "test.cam_note",
                                                                                   label=cam_result["label"])
         except Exception as e:
