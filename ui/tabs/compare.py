@@ -340,7 +340,7 @@ def _columns(lang: str) -> list[str]:
 # room for its header on one line (px per character of the theme's font, plus the sort button and padding).
 HEADER_PX_PER_CHAR = 9
 HEADER_PAD_PX = 44
-WIDE_PX = {1: 230, 12: 240}  # the candidate and the note: their text wraps inside this
+WIDE_PX = {1: 230, 7: 170, 12: 240}  # the candidate, the spread and the note: their text wraps inside this
 
 
 def _widths(lang: str) -> list[int]:
