@@ -9,6 +9,7 @@ compare folder let a UI follow it. Nothing here imports torch until a finished r
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import random
 import re
@@ -35,9 +36,11 @@ MODES = ("linear-probe", "fine-tune", "full", "scratch")
 OPTION_KEYS = ("lr", "epochs", "batch_size", "image_size", "seed", "repeats", "search", "trials")
 SEARCH_KEYS = ("lr", "epochs")
 DEFAULT_TRIALS = 4
-# Within this many accuracy points of the best (or one test image, whichever is more), a faster model wins.
+# Candidates closer than this (or their spread, or one picture's worth) are tied; the cheaper one wins.
 NEAR_TOP = 0.01
-FASTER_FACTOR = 1.5
+# A test split smaller than this, or with fewer pictures in some class, is too small to rank on.
+TINY_TEST = 30
+TINY_PER_CLASS = 5
 LATENCY_REPEATS = 20
 STOP_GRACE_S = 10.0
 
@@ -257,42 +260,171 @@ def recommend(rows: list[dict[str, Any]]) -> tuple[str | None, str]:
 
 
 def recommendation(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The best accuracy, unless a much faster model is within a point (or one test image) of it.
+    """Rank finished candidates on their least noisy evidence; among those tied within the spread, the cheapest.
 
-    {"row": id or None, "reason": one English sentence, "code" and "params": the same for a translation}.
+    A test split is *tiny* when it has fewer than TINY_TEST pictures or fewer than TINY_PER_CLASS in some class.
+    Then a candidate whose own model was cross-validated (a linear probe: k-fold x repeats over train+val)
+    is scored by its CV mean and fold spread; every other one by its test accuracy. A test score's spread is
+    the larger of its spread over training seeds and its binomial standard error (Agresti-Coull). Two
+    candidates are tied when their scores differ by no more than the larger spread, one picture's worth
+    (1/n) or NEAR_TOP, whichever is largest. Among the tied, pretrained beats trained from scratch, then the
+    cheapest wins: the smallest product of training seconds, latency and size, each relative to the least.
+
+    {"row": id or None, "reason": one English sentence, "code" and "params": the same for a translation};
+    a param is a plain value or a part {"code", "params"} (or a list of parts) that `render_reason` spells out.
     """
     done = [r for r in rows if r.get("status") == "done" and r.get("accuracy") is not None
             and r.get("best_trial", True)]
     if not done:
-        return _rec(None, "none", "No candidate finished, so there is nothing to recommend yet.")
-    # Among equal accuracies the faster one counts as the best.
-    top = max(done, key=lambda r: (r["accuracy"], r.get("macro_f1") or 0, -(r.get("latency_ms") or 1e9)))
+        return _rec(None, "none")
     n_test = max((r.get("n_eval") or 0) for r in done)
-    tolerance = max(NEAR_TOP, 1.0 / n_test if n_test else 0.0) + 1e-9
-    near = [r for r in done if r is not top and r["accuracy"] >= top["accuracy"] - tolerance]
-    fast = min(near, key=lambda r: (r.get("latency_ms") or float("inf"), -r["accuracy"])) if near else None
-    p = {"name": _name(top), "acc": f"{top['accuracy']:.1%}", "tol": f"{tolerance * 100:.1f}"}
-    if (fast is not None and fast.get("latency_ms") and top.get("latency_ms")
-            and top["latency_ms"] >= FASTER_FACTOR * fast["latency_ms"]):
-        p = {"name": _name(fast), "acc": f"{fast['accuracy']:.1%}", "best": _name(top),
-             "best_acc": f"{top['accuracy']:.1%}", "gap": f"{(top['accuracy'] - fast['accuracy']) * 100:.1f}",
-             "times": f"{top['latency_ms'] / fast['latency_ms']:.1f}"}
-        return _rec(fast["id"], "faster", "{name}: accuracy {acc}, within {gap} points of the best ({best}, "
-                    "{best_acc}), and {times}× faster at prediction.", p)
-    if near:
-        return _rec(top["id"], "best_near", "{name}: the best accuracy ({acc}); {n} other(s) within {tol} points "
-                    "of it, none {factor}× faster at prediction.", {**p, "n": len(near), "factor": f"{FASTER_FACTOR:g}"})
-    others = [r for r in done if r is not top]
-    if not others:
-        return _rec(top["id"], "only", "{name}: the only candidate that finished (accuracy {acc}).", p)
-    second = max(others, key=lambda r: r["accuracy"])
-    return _rec(top["id"], "best", "{name}: the best accuracy ({acc}), {gap} points above {second}.",
-                {**p, "gap": f"{(top['accuracy'] - second['accuracy']) * 100:.1f}", "second": _name(second)})
+    per_class = [r["n_eval_min_class"] for r in done if r.get("n_eval_min_class") is not None]
+    tiny = n_test < TINY_TEST or (bool(per_class) and min(per_class) < TINY_PER_CLASS)
+    ev = {r["id"]: _evidence(r, tiny) for r in done}
+    basis = {e["basis"] for e in ev.values()}
+    split = next((r.get("eval_split") for r in done if r.get("eval_split")), "test")
+    n_cv = max((e["n"] for e in ev.values() if e["basis"] == "cv"), default=0)
+    evidence = _part(f"evidence.{'mixed' if len(basis) > 1 else 'cv' if basis == {'cv'} else split}",
+                     n=n_test, n_cv=n_cv)
+
+    def tol(a: dict[str, Any], b: dict[str, Any]) -> float:
+        ea, eb = ev[a["id"]], ev[b["id"]]
+        return max(ea["spread"], eb["spread"], ea["step"], eb["step"], NEAR_TOP)
+
+    top = max(done, key=lambda r: (ev[r["id"]]["score"], -ev[r["id"]]["spread"]))
+    score = ev[top["id"]]["score"]
+    tied = [r for r in done if score - ev[r["id"]]["score"] <= tol(top, r) + 1e-9]
+    if len(done) == 1:
+        return _rec(top["id"], "only", name=_name(top), score=_pct(score), evidence=evidence)
+    if len(tied) == 1:
+        second = max((r for r in done if r is not top), key=lambda r: ev[r["id"]]["score"])
+        return _rec(top["id"], "best", name=_name(top), score=_pct(score), evidence=evidence,
+                    gap=_points(score - ev[second["id"]]["score"]), second=_name(second),
+                    second_score=_pct(ev[second["id"]]["score"]), tol=_points(tol(top, second)))
+    pool = [r for r in tied if _pretrained(r)] or tied
+    chosen = min(pool, key=lambda r: (_cost(r, pool), -ev[r["id"]]["score"], r["id"]))
+    scores = [ev[r["id"]]["score"] for r in tied]
+    low, high = _pct(min(scores)), _pct(max(scores))
+    spread = _part("range.same", score=high) if low == high else _part("range.span", low=low, high=high)
+    others = len(tied) - 1
+    lightest = chosen.get("latency_ms") is not None and all(
+        chosen["latency_ms"] <= (r.get("latency_ms") or float("inf")) for r in pool)
+    noise = "" if low == high else _part("noise", tol=_points(max(tol(top, r) for r in tied)))
+    return _rec(chosen["id"], "tie", name=_name(chosen), range=spread, evidence=evidence, noise=noise,
+                others=_part("others.one") if others == 1 else _part("others.many", n=others),
+                pick=_part("pick.light" if lightest else "pick.cheap"),
+                pretrained=_part("pretrained") if len(pool) < len(tied) else "",
+                cost=_cost_facts(chosen, tied))
 
 
-def _rec(row: str | None, code: str, template: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    params = params or {}
-    return {"row": row, "reason": template.format(**params), "code": code, "params": params}
+def _evidence(row: dict[str, Any], tiny: bool) -> dict[str, Any]:
+    """{"score", "spread", "step" (one picture), "n", "basis": "cv" | "test"} for one finished row."""
+    cv = row.get("cv") or {}
+    if tiny and cv.get("itself") and cv.get("accuracy") and cv.get("n"):
+        mean, std = cv["accuracy"]
+        return {"score": float(mean), "spread": float(std), "step": 1.0 / cv["n"], "n": int(cv["n"]), "basis": "cv"}
+    n = int(row.get("n_eval") or 0)
+    acc = float(row["accuracy"])
+    spread = row.get("spread") or {}
+    seeds = float(spread["accuracy"][1]) if spread.get("kind") == "seeds" else 0.0
+    if n:  # Agresti-Coull: two successes and two failures added, so 6/6 is not "certain"
+        p = (acc * n + 2) / (n + 4)
+        seeds = max(seeds, math.sqrt(p * (1 - p) / (n + 4)))
+    return {"score": acc, "spread": seeds, "step": 1.0 / n if n else 0.0, "n": n, "basis": "test"}
+
+
+def _pretrained(row: dict[str, Any]) -> bool:
+    return bool(row["pretrained"]) if row.get("pretrained") is not None else row.get("mode") != "scratch"
+
+
+COSTS = ("train_seconds", "latency_ms", "size_bytes")
+
+
+def _cost(row: dict[str, Any], pool: list[dict[str, Any]]) -> float:
+    """Sum of log(cost / the pool's least) over COSTS; a missing figure counts as the pool's worst."""
+    total = 0.0
+    for key in COSTS:
+        known = [r[key] for r in pool if r.get(key)]
+        if known:
+            total += math.log((row.get(key) or max(known)) / min(known))
+    return total
+
+
+def _cost_facts(chosen: dict[str, Any], tied: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    facts = []
+    if chosen.get("train_seconds"):
+        facts.append(_part("cost.train", s=f"{chosen['train_seconds']:.0f}"))
+    if chosen.get("latency_ms"):
+        slow = max((r for r in tied if r.get("latency_ms")), key=lambda r: r["latency_ms"])
+        times = slow["latency_ms"] / chosen["latency_ms"]
+        ms = f"{chosen['latency_ms']:.1f}"
+        facts.append(_part("cost.faster", ms=ms, times=f"{times:.1f}", slow=_name(slow)) if times >= 1.1
+                     else _part("cost.latency", ms=ms))
+    if chosen.get("size_bytes"):
+        facts.append(_part("cost.size", mb=f"{chosen['size_bytes'] / 1e6:.1f}"))
+    return facts
+
+
+REASONS = {
+    "none": "No candidate finished, so there is nothing to recommend yet.",
+    "only": "{name}: the only candidate that finished ({score} {evidence}).",
+    "best": "{name}: the best accuracy ({score} {evidence}), {gap} points above the next ({second}, "
+            "{second_score}), more than the spread of {tol} points.",
+    "tie": "{name}: tied within the spread with {others} ({range} {evidence}{noise}); {pick}{pretrained}: {cost}.",
+}
+PARTS = {
+    "evidence.cv": "by cross-validation on {n_cv} labelled pictures, as {n} test pictures are too few",
+    "evidence.mixed": "by cross-validation on {n_cv} labelled pictures where a candidate has it, else on {n} "
+                      "test pictures",
+    "evidence.test": "on {n} test pictures",
+    "evidence.val": "on {n} validation pictures",
+    "range.same": "all {score}",
+    "range.span": "{low} to {high}",
+    "noise": "; differences under {tol} points are noise here",
+    "others.one": "one other candidate",
+    "others.many": "{n} other candidates",
+    "pick.light": "the lighter and faster one",
+    "pick.cheap": "the cheapest one to train and run",
+    "pretrained": ", pretrained rather than trained from scratch",
+    "cost.train": "{s} s to train",
+    "cost.latency": "{ms} ms per picture",
+    "cost.faster": "{ms} ms per picture ({times}× faster than {slow})",
+    "cost.size": "{mb} MB",
+}
+
+
+def render_reason(code: str, params: dict[str, Any], template=None) -> str:
+    """The sentence of a recommendation; `template(key)` gives "reason.<code>" / "part.<code>" in a language."""
+    def lookup(key: str) -> str:
+        if template is not None:
+            return template(key)
+        kind, _, name = key.partition(".")
+        return (REASONS if kind == "reason" else PARTS)[name]
+
+    def value(v: Any) -> Any:
+        if isinstance(v, list):
+            return ", ".join(value(x) for x in v)
+        if isinstance(v, dict) and "code" in v:
+            return lookup(f"part.{v['code']}").format(**{k: value(x) for k, x in (v.get("params") or {}).items()})
+        return v
+
+    return lookup(f"reason.{code}").format(**{k: value(v) for k, v in params.items()})
+
+
+def _part(code: str, **params: Any) -> dict[str, Any]:
+    return {"code": code, "params": params}
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def _points(x: float) -> str:
+    return f"{x * 100:.1f}"
+
+
+def _rec(row: str | None, code: str, **params: Any) -> dict[str, Any]:
+    return {"row": row, "reason": render_reason(code, params), "code": code, "params": params}
 
 
 def _name(row: dict[str, Any]) -> str:
@@ -303,8 +435,8 @@ def _name(row: dict[str, Any]) -> str:
 
 def markdown(board: dict[str, Any]) -> str:
     """The leaderboard as a Markdown table, the recommendation under it."""
-    head = ["", "candidate", "trial", "status", "accuracy", "macro-F1", "spread (accuracy)", "train s", "wall s",
-            "latency ms", "params M", "size MB", "note"]
+    head = ["", "candidate", "trial", "status", "accuracy", "macro-F1", "pictures", "spread (accuracy)", "train s",
+            "wall s", "latency ms", "params M", "size MB", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
     rec = (board.get("recommendation") or {}).get("row")
     for r in board.get("rows", []):
@@ -314,9 +446,13 @@ def markdown(board: dict[str, Any]) -> str:
                                                                 if k in SEARCH_KEYS)
             trial += " ★" if r.get("best_trial") else ""
         spread = r.get("spread") or {}
-        sp = f"{spread['accuracy'][0]:.3f} ± {spread['accuracy'][1]:.3f} ({spread['what']})" if spread else ""
+        sp = ""
+        if spread:
+            on = f", {spread['n']} pictures" if spread.get("n") else ""
+            sp = f"{spread['accuracy'][0]:.3f} ± {spread['accuracy'][1]:.3f} ({spread['what']}{on})"
+        n = f"{r['n_eval']} {r.get('eval_split') or 'test'}" if r.get("n_eval") else ""
         cells = ["→" if r["id"] == rec else "", r["group"], trial, r["status"], _f(r.get("accuracy"), 3),
-                 _f(r.get("macro_f1"), 3), sp, _f(r.get("train_seconds"), 1), _f(r.get("wall_seconds"), 1),
+                 _f(r.get("macro_f1"), 3), n, sp, _f(r.get("train_seconds"), 1), _f(r.get("wall_seconds"), 1),
                  _f(r.get("latency_ms"), 1), _f((r.get("params") or 0) / 1e6 if r.get("params") else None, 2),
                  _f((r.get("size_bytes") or 0) / 1e6 if r.get("size_bytes") else None, 1),
                  (r.get("message") or "").replace("|", "/").replace("\n", " ")]
@@ -450,7 +586,8 @@ class Compare:
                 "model": cand.model, "mode": cand.mode, "settings": dict(trial.settings), "trial": trial.index,
                 "trials": trials, "best_trial": trials == 1, "seeds": list(trial.seeds), "status": "pending",
                 "message": None, "run_dirs": [], "estimate_s": None, "accuracy": None, "macro_f1": None,
-                "val_macro_f1": None, "n_eval": None, "eval_split": None, "spread": None, "train_seconds": None,
+                "val_macro_f1": None, "n_eval": None, "n_eval_min_class": None, "eval_split": None, "spread": None,
+                "cv": None, "pretrained": None, "train_seconds": None,
                 "wall_seconds": None, "latency_ms": None, "params": None, "size_bytes": None,
                 "note": ("no search: a linear probe picks its regularisation by cross-validation itself"
                          if cand.search and cand.mode == "linear-probe" else None)}
@@ -573,19 +710,29 @@ class Compare:
         if split:
             accs = [m[split]["accuracy"] for m in results]
             f1s = [m[split]["macro_f1"] for m in results]
-            row.update(accuracy=statistics.fmean(accs), macro_f1=statistics.fmean(f1s), n_eval=results[0][split]["n"])
+            supports = [c["support"] for c in (results[0][split].get("per_class") or {}).values()]
+            row.update(accuracy=statistics.fmean(accs), macro_f1=statistics.fmean(f1s), n_eval=results[0][split]["n"],
+                       n_eval_min_class=min(supports) if supports else None)
             if len(results) > 1:
                 row["spread"] = {"accuracy": [statistics.fmean(accs), statistics.stdev(accs)],
-                                 "macro_f1": [statistics.fmean(f1s), statistics.stdev(f1s)],
+                                 "macro_f1": [statistics.fmean(f1s), statistics.stdev(f1s)], "kind": "seeds",
+                                 "n": row["n_eval"],
                                  "what": f"{split} over {len(results)} training seeds on the same split"}
         vals = [m["val"]["macro_f1"] for m in results if "val" in m]
         row["val_macro_f1"] = statistics.fmean(vals) if vals else None
         cv = results[0].get("cv") or {}
-        if row["spread"] is None and "accuracy" in cv:
-            row["spread"] = {"accuracy": [cv["accuracy"]["mean"], cv["accuracy"]["std"]],
-                             "macro_f1": [cv["macro_f1"]["mean"], cv["macro_f1"]["std"]],
-                             "what": f"{cv['folds']}-fold × {cv['repeats']} cross-validation of a "
-                                     f"{cv.get('what') or 'linear head'}"}
+        if "accuracy" in cv:
+            n_cv = sum(s["n"] for s in cv.get("scores") or [] if s.get("repeat") == 0) or None
+            # Only a linear probe's CV measures the model itself; a fine-tune's is of its frozen starting point.
+            row["cv"] = {"accuracy": [cv["accuracy"]["mean"], cv["accuracy"]["std"]],
+                         "macro_f1": [cv["macro_f1"]["mean"], cv["macro_f1"]["std"]], "n": n_cv,
+                         "folds": cv["folds"], "repeats": cv["repeats"],
+                         "itself": results[0].get("mode", row["mode"]) == "linear-probe"}
+            if row["spread"] is None:
+                row["spread"] = {**{k: row["cv"][k] for k in ("accuracy", "macro_f1", "n")}, "kind": "cv",
+                                 "what": f"{cv['folds']}-fold × {cv['repeats']} cross-validation of a "
+                                         f"{cv.get('what') or 'linear head'}"}
+        row["pretrained"] = results[0].get("pretrained")
         row["train_seconds"] = statistics.fmean(float(m.get("train_seconds") or 0) for m in results)
         row["mode_used"] = results[0].get("mode")
         row["stopped"] = results[0].get("stopped")

@@ -6,6 +6,21 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 COMPARE_TIMEOUT_MS = 600_000
+# How many lines each visible header cell's text takes: the distinct line boxes of its text nodes.
+HEADER_LINES_JS = """table => [...table.querySelectorAll('thead th')].filter(th => th.getClientRects().length)
+  .map(th => {
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    const tops = new Set();
+    let text = '';
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.textContent.trim() || node.parentElement.closest('button')) continue;
+      text += node.textContent;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top / 4));
+    }
+    return [text.trim(), tops.size];
+  })"""
 
 
 def _tab(page, name: str) -> None:
@@ -14,7 +29,7 @@ def _tab(page, name: str) -> None:
 
 def test_compare_two_candidates_then_see_them_side_by_side(page, app, screenshots_dir):
     page.click("#k-sample")
-    expect(page.locator("#k-data-summary")).to_contain_text("200 pictures in 2 classes")
+    expect(page.locator("#k-data-summary")).to_contain_text("200 pictures in 2 classes", timeout=120_000)
 
     _tab(page, "Compare")
     expect(page.locator("#k-cmp-data")).to_contain_text("200")
@@ -34,6 +49,8 @@ def test_compare_two_candidates_then_see_them_side_by_side(page, app, screenshot
     expect(table).to_contain_text("mobilenetv2_100")
     expect(page.locator("#k-cmp-rec")).to_contain_text("Recommended:")
     expect(page.locator("#k-cmp-start")).to_be_enabled()
+    expect(table).to_contain_text("pictures")
+    _headers_fit_on_one_line(page)
     page.screenshot(path=str(screenshots_dir / "10-compare.png"), full_page=True)
 
     # The candidates are runs of the project now: pick both and see them side by side.
@@ -49,3 +66,14 @@ def test_compare_two_candidates_then_see_them_side_by_side(page, app, screenshot
     expect(page.locator("#k-runs-side-cm img").first).to_be_visible()
     expect(page.locator("#k-runs-side-note")).to_contain_text("same data")
     page.screenshot(path=str(screenshots_dir / "11-runs-side-by-side.png"), full_page=True)
+
+
+def _headers_fit_on_one_line(page) -> None:
+    """At a common laptop width (1366 px) no leaderboard header is broken inside a word ("accura|cy")."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.wait_for_timeout(500)  # the table re-measures its columns on resize
+    headers = page.locator("#k-cmp-table").evaluate(HEADER_LINES_JS)
+    names = [name for name, _ in headers]
+    assert {"accuracy", "status", "pictures", "latency, ms"} <= set(names), headers
+    assert [h for h in headers if h[1] != 1] == [], headers
+    page.set_viewport_size({"width": 1280, "height": 900})

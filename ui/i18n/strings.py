@@ -890,22 +890,48 @@ STRINGS: dict[str, tuple[str, str]] = {
                                "завершиться."),
     "cmp.recommended": ("**Recommended:** {reason}", "**Рекомендуем:** {reason}"),
     "cmp.no_recommendation": ("No candidate has finished yet.", "Ни один кандидат ещё не завершился."),
-    "cmp.reason.faster": ("{name}: accuracy {acc}, within {gap} points of the best ({best}, {best_acc}), and "
-                          "{times}× faster at prediction.",
-                          "{name}: точность {acc}, в пределах {gap} п. от лучшей ({best}, {best_acc}), и в {times} "
-                          "раза быстрее при распознавании."),
-    "cmp.reason.best_near": ("{name}: the best accuracy ({acc}); {n} other(s) within {tol} points of it, none "
-                             "{factor}× faster at prediction.",
-                             "{name}: лучшая точность ({acc}); ещё {n} в пределах {tol} п. от неё, но ни один не "
-                             "быстрее в {factor} раза при распознавании."),
-    "cmp.reason.best": ("{name}: the best accuracy ({acc}), {gap} points above {second}.",
-                        "{name}: лучшая точность ({acc}), на {gap} п. выше, чем у {second}."),
-    "cmp.reason.only": ("{name}: the only candidate that finished (accuracy {acc}).",
-                        "{name}: единственный завершившийся кандидат (точность {acc})."),
+    # The recommendation: engine.compare.REASONS and PARTS, said again in Russian (the English must match).
+    "cmp.reason.none": ("No candidate finished, so there is nothing to recommend yet.",
+                        "Ни один кандидат не завершился, рекомендовать пока нечего."),
+    "cmp.reason.only": ("{name}: the only candidate that finished ({score} {evidence}).",
+                        "{name}: единственный завершившийся кандидат ({score} {evidence})."),
+    "cmp.reason.best": ("{name}: the best accuracy ({score} {evidence}), {gap} points above the next ({second}, "
+                        "{second_score}), more than the spread of {tol} points.",
+                        "{name}: лучшая точность ({score} {evidence}), на {gap} п. выше следующего ({second}, "
+                        "{second_score}) — больше разброса в {tol} п."),
+    "cmp.reason.tie": ("{name}: tied within the spread with {others} ({range} {evidence}{noise}); "
+                       "{pick}{pretrained}: {cost}.",
+                       "{name}: в пределах разброса наравне {others} ({range} {evidence}{noise}); "
+                       "{pick}{pretrained}: {cost}."),
+    "cmp.part.evidence.cv": ("by cross-validation on {n_cv} labelled pictures, as {n} test pictures are too few",
+                             "по кросс-валидации на {n_cv} размеченных картинках: тестовых всего {n}"),
+    "cmp.part.evidence.mixed": ("by cross-validation on {n_cv} labelled pictures where a candidate has it, else on "
+                                "{n} test pictures",
+                                "по кросс-валидации на {n_cv} размеченных картинках, где она есть, иначе по {n} "
+                                "тестовым"),
+    "cmp.part.evidence.test": ("on {n} test pictures", "на {n} тестовых картинках"),
+    "cmp.part.evidence.val": ("on {n} validation pictures", "на {n} картинках валидации"),
+    "cmp.part.range.same": ("all {score}", "у всех {score}"),
+    "cmp.part.range.span": ("{low} to {high}", "от {low} до {high}"),
+    "cmp.part.noise": ("; differences under {tol} points are noise here",
+                       "; разница меньше {tol} п. здесь — шум"),
+    "cmp.part.others.one": ("one other candidate", "ещё с одним кандидатом"),
+    "cmp.part.others.many": ("{n} other candidates", "ещё с {n} кандидатами"),
+    "cmp.part.pick.light": ("the lighter and faster one", "выбран более лёгкий и быстрый"),
+    "cmp.part.pick.cheap": ("the cheapest one to train and run", "выбран самый дешёвый в обучении и работе"),
+    "cmp.part.pretrained": (", pretrained rather than trained from scratch", ", предобученный, а не обученный с нуля"),
+    "cmp.part.cost.train": ("{s} s to train", "обучение {s} с"),
+    "cmp.part.cost.latency": ("{ms} ms per picture", "{ms} мс на картинку"),
+    "cmp.part.cost.faster": ("{ms} ms per picture ({times}× faster than {slow})",
+                             "{ms} мс на картинку (в {times} раза быстрее, чем {slow})"),
+    "cmp.part.cost.size": ("{mb} MB", "{mb} МБ"),
     "cmp.col_candidate": ("candidate", "кандидат"),
     "cmp.col_trial": ("trial", "попытка"),
     "cmp.col_status": ("status", "состояние"),
-    "cmp.col_spread": ("spread (accuracy)", "разброс (точность)"),
+    "cmp.col_pictures": ("pictures", "картинок"),
+    "cmp.col_spread": ("spread", "разброс"),
+    "cmp.spread_cv": ("{mean} ± {std}, CV on {n}", "{mean} ± {std}, КВ на {n}"),
+    "cmp.spread_seeds": ("{mean} ± {std} over seeds", "{mean} ± {std} по запускам"),
     "cmp.col_train": ("train, s", "обучение, с"),
     "cmp.col_latency": ("latency, ms", "задержка, мс"),
     "cmp.col_params": ("parameters, M", "параметров, млн"),

@@ -107,7 +107,8 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     bar = gr.HTML(elem_id="k-cmp-progress")
     status = gr.Markdown(elem_id="k-cmp-status")
     rec = gr.Markdown(elem_id="k-cmp-rec")
-    table = T(gr.Dataframe, {"label": "cmp.table"}, interactive=False, wrap=True, elem_id="k-cmp-table")
+    table = T(gr.Dataframe, {"label": "cmp.table", "column_widths": _widths}, interactive=False, wrap=True,
+              elem_id="k-cmp-table")
     how = gr.Markdown(elem_id="k-cmp-how")
     timer = gr.Timer(TICK_S)
     outputs = [bar, status, rec, table, how, start, stop]
@@ -304,11 +305,14 @@ def board_view(lang: str, folder: Path) -> list:
 
 
 def _reason(lang: str, rec: dict) -> str:
-    if lang == "en" or f"cmp.reason.{rec.get('code')}" not in _keys():
+    """The recommendation's sentence in `lang`, part by part; the engine's English one when a code is unknown."""
+    from engine.compare import render_reason
+
+    if lang == "en":
         return str(rec.get("reason") or "")
-    try:
-        return t(lang, f"cmp.reason.{rec['code']}", **(rec.get("params") or {}))
-    except (KeyError, IndexError, ValueError):
+    try:  # t() without fields gives the template; a key it lacks raises KeyError
+        return render_reason(rec["code"], rec.get("params") or {}, lambda key: t(lang, f"cmp.{key}"))
+    except (KeyError, IndexError, ValueError, TypeError):
         return str(rec.get("reason") or "")
 
 
@@ -327,8 +331,21 @@ def _label(lang: str, row: dict) -> str:
 
 def _columns(lang: str) -> list[str]:
     return ["→", t(lang, "cmp.col_candidate"), t(lang, "cmp.col_trial"), t(lang, "cmp.col_status"),
-            t(lang, "common.accuracy"), "macro-F1", t(lang, "cmp.col_spread"), t(lang, "cmp.col_train"),
-            t(lang, "cmp.col_latency"), t(lang, "cmp.col_params"), t(lang, "cmp.col_size"), t(lang, "cmp.col_note")]
+            t(lang, "common.accuracy"), "macro-F1", t(lang, "cmp.col_pictures"), t(lang, "cmp.col_spread"),
+            t(lang, "cmp.col_train"), t(lang, "cmp.col_latency"), t(lang, "cmp.col_params"), t(lang, "cmp.col_size"),
+            t(lang, "cmp.col_note")]
+
+
+# Gradio sizes a column by its cells and then breaks a longer header anywhere ("accura|cy"): give every column
+# room for its header on one line (px per character of the theme's font, plus the sort button and padding).
+HEADER_PX_PER_CHAR = 9
+HEADER_PAD_PX = 44
+WIDE_PX = {1: 230, 7: 170, 12: 240}  # the candidate, the spread and the note: their text wraps inside this
+
+
+def _widths(lang: str) -> list[int]:
+    return [max(WIDE_PX.get(i, 0), HEADER_PAD_PX + HEADER_PX_PER_CHAR * len(name))
+            for i, name in enumerate(_columns(lang))]
 
 
 def _table_row(lang: str, r: dict, rec_id: str | None) -> list:
@@ -336,13 +353,25 @@ def _table_row(lang: str, r: dict, rec_id: str | None) -> list:
     if r.get("trials", 1) > 1:
         hp = ", ".join(f"{k} {v}" for k, v in (r.get("settings") or {}).items() if k in ("lr", "epochs"))
         trial = f"{r['trial']}/{r['trials']} ({hp})" + (" ★" if r.get("best_trial") else "")
-    spread = r.get("spread") or {}
-    acc = spread.get("accuracy")
     return ["→" if r["id"] == rec_id else "", _label(lang, r), trial, t(lang, f"cmp.row.{r['status']}"),
-            _round(r.get("accuracy"), 3), _round(r.get("macro_f1"), 3),
-            f"{acc[0]:.3f} ± {acc[1]:.3f}" if acc else "", _round(r.get("train_seconds"), 1),
+            _round(r.get("accuracy"), 3), _round(r.get("macro_f1"), 3), r.get("n_eval"), _spread(lang, r),
+            _round(r.get("train_seconds"), 1),
             _round(r.get("latency_ms"), 1), _round((r.get("params") or 0) / 1e6 or None, 2),
             _round((r.get("size_bytes") or 0) / 1e6 or None, 1), _message(lang, r)]
+
+
+def _spread(lang: str, r: dict) -> str:
+    """Accuracy mean ± spread and what it is over: cross-validation (on how many pictures) or training seeds."""
+    spread = r.get("spread") or {}
+    acc = spread.get("accuracy")
+    if not acc:
+        return ""
+    mean, std = f"{acc[0]:.3f}", f"{acc[1]:.3f}"
+    if spread.get("kind") == "seeds":
+        return t(lang, "cmp.spread_seeds", mean=mean, std=std)
+    if spread.get("n"):
+        return t(lang, "cmp.spread_cv", mean=mean, std=std, n=spread["n"])
+    return f"{mean} ± {std}"
 
 
 def _message(lang: str, r: dict) -> str:
