@@ -82,6 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     from engine.workspace import Workspace
 
     ws = Workspace()
+    from ui.instance import running
+
+    if url := running(ws.root):
+        # A second double-click: the app already serves this workspace; open it instead of a second server.
+        print(f"Konstruktor is already running at {url}", flush=True)
+        if not args.no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        return 0
     port = args.port or free_port(args.host)
     from ui.app import launch
 

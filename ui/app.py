@@ -19,6 +19,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from engine import __version__
+from ui import instance
 from ui.guard import LoginThrottle, Policy, RequestGuard, is_loopback
 from ui.i18n import LANGUAGES, Texts, normalize, t
 from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none, shown_path
@@ -193,6 +194,7 @@ def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -
     def health() -> dict:
         return {"status": "ok", "version": __version__}
 
+    instance.claim(ws.root, local_url)
     print(f"Konstruktor is running at {local_url}" + (f" and {share_url}" if share_url else ""), flush=True)
     _stop_on_signals()
     try:
@@ -201,6 +203,7 @@ def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -
     except KeyboardInterrupt:
         print("Stopping Konstruktor ...", flush=True)
     finally:
+        instance.release(ws.root)
         runner.shutdown()
         demo.close()
     return 0
@@ -210,7 +213,7 @@ def _blocked(ws) -> list[str]:
     """Never served, whatever else is allowed: the index (and its WAL files), logs, future cloud secrets."""
     index = str(ws.index_path)
     return [index, index + "-wal", index + "-shm", str(ws.root / "logs"), str(ws.root / "cloud"),
-            str(ws.root / "secrets"), str(ws.root / "cloud.json")]
+            str(ws.root / "secrets"), str(ws.root / "cloud.json"), str(ws.root / instance.INSTANCE_FILE)]
 
 
 def _stop_on_signals() -> None:
