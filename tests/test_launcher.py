@@ -76,7 +76,7 @@ def test_app_starts_answers_health_exposes_no_api_and_stops(tmp_path):
 def test_a_second_start_on_the_same_workspace_points_to_the_running_app(tmp_path):
     proc, port = _start(tmp_path)
     try:
-        assert json.loads((tmp_path / "ws" / "app.json").read_text())["url"].startswith(f"http://127.0.0.1:{port}")
+        assert json.loads((tmp_path / "ws" / "instance.json").read_text())["url"].startswith(f"http://127.0.0.1:{port}")
         env = {**os.environ, "KONSTRUKTOR_WORKSPACE": str(tmp_path / "ws"), "KONSTRUKTOR_OFFLINE": "1"}
         second = subprocess.run([sys.executable, "launcher.py", "--no-browser"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=60)
@@ -85,7 +85,7 @@ def test_a_second_start_on_the_same_workspace_points_to_the_running_app(tmp_path
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
     finally:
         _ctrl_c(proc)
-    assert not (tmp_path / "ws" / "app.json").exists()  # a clean stop forgets the address
+    assert not (tmp_path / "ws" / "instance.json").exists()  # a clean stop forgets the address
 
 
 def test_a_stale_address_file_does_not_stop_the_app_from_starting(tmp_path):
@@ -95,9 +95,9 @@ def test_a_stale_address_file_does_not_stop_the_app_from_starting(tmp_path):
     ws.mkdir()
     claim(ws, "http://127.0.0.1:9/")  # this process claims it, and nothing answers there
     assert running(ws) is None
-    (ws / "app.json").write_text(json.dumps({"pid": 2**22 + 7, "url": "http://127.0.0.1:9/"}))  # a dead pid
+    (ws / "instance.json").write_text(json.dumps({"pid": 2**22 + 7, "url": "http://127.0.0.1:9/"}))  # a dead pid
     assert running(ws) is None
-    (ws / "app.json").write_text("{half a file")
+    (ws / "instance.json").write_text("{half a file")
     assert running(ws) is None
 
 

@@ -14,7 +14,7 @@ import requests
 
 from engine.fsutil import atomic_write_json
 
-INSTANCE_FILE = "app.json"
+INSTANCE_FILE = "instance.json"
 HEALTH_TIMEOUT_S = 3.0
 
 
