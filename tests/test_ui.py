@@ -141,3 +141,13 @@ def test_paths_under_the_home_folder_are_shown_with_a_tilde(monkeypatch, tmp_pat
     assert shown_path(tmp_path / "Konstruktor") == str(Path("~") / "Konstruktor")
     assert shown_path(tmp_path) == str(tmp_path)
     assert shown_path("/srv/data") == "/srv/data"
+
+
+def test_settings_shows_the_last_lines_of_the_apps_log(tmp_path):
+    from ui.tabs.settings import log_tail
+
+    assert log_tail(tmp_path, "ru") == "Журнал пока пуст."
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "ui.log").write_text("".join(f"line {i}\n" for i in range(500)), encoding="utf-8")
+    shown = log_tail(tmp_path, "en", lines=3).splitlines()
+    assert shown == ["line 497", "line 498", "line 499"]

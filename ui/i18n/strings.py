@@ -955,6 +955,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "Всё, что хранит Konstruktor (проекты, импортированные картинки, запуски, кэши), "
                            "лежит в `{root}`. Чтобы использовать другую папку, запустите приложение с "
                            "`--workspace DIR`."),
+    "settings.log": ("The app's log", "Журнал приложения"),
+    "settings.log_show": ("Show the latest lines", "Показать последние строки"),
+    "settings.log_file": ("logs/ui.log in the workspace", "logs/ui.log в рабочей папке"),
+    "settings.log_empty": ("The log is empty so far.", "Журнал пока пуст."),
     "settings.cloud": ("Yandex Cloud", "Yandex Cloud"),
     "settings.cloud_intro": ("Train on a Yandex Cloud GPU VM when this computer is too slow. You need a folder, an "
                              "Object Storage bucket and a service-account authorized key (roles compute.editor, "

@@ -11,6 +11,8 @@ from ui.i18n import LANGUAGES, t
 from ui.state import PRIVATE, Ctx, message, shown_path
 
 ID = "settings"
+LOG_LINES = 200
+LOG_BYTES = 256 * 1024
 
 
 def build(ctx: Ctx, tab: gr.Tab) -> None:
@@ -21,6 +23,12 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                  value=ctx.texts.lang, elem_id="k-settings-language")
     ctx.language_inputs.append(language)
     T(gr.Markdown, {"value": lambda lang: t(lang, "settings.workspace", root=shown_path(ctx.ws.root))})
+    if not ctx.shared:  # the log names folders of this computer: not for a shared link
+        with T(gr.Accordion, {"label": "settings.log"}, open=False, elem_id="k-log"):
+            show_log = T(gr.Button, {"value": "settings.log_show"}, size="sm", elem_id="k-log-show")
+            log_box = T(gr.Textbox, {"label": "settings.log_file"}, lines=12, max_lines=24, interactive=False,
+                        elem_id="k-log-text")
+        show_log.click(lambda lang: log_tail(ctx.ws.root, lang), [ctx.lang], log_box, **PRIVATE)
     current = load_settings(ctx.ws.root)
     platforms = load_rates()["platforms"]
     with T(gr.Accordion, {"label": "settings.cloud"}, open=True, elem_id="k-cloud"):
@@ -88,6 +96,19 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
 
     look.click(on_look, [ctx.lang], [leftovers, delete], **PRIVATE)
     delete.click(on_delete, [ctx.lang], [leftovers, delete], **PRIVATE)
+
+
+def log_tail(root: Path, lang: str, lines: int = LOG_LINES) -> str:
+    """The last lines of the app's log file (<workspace>/logs/ui.log), newest last."""
+    path = Path(root) / "logs" / "ui.log"
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - LOG_BYTES))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return t(lang, "settings.log_empty")
+    tail = text.splitlines()[-lines:]
+    return "\n".join(tail) if tail else t(lang, "settings.log_empty")
 
 
 def key_status(root: Path, lang: str) -> str:
