@@ -17,6 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 from engine import __version__
+from ui.gradio_locale import follow_language
 from ui.i18n import LANGUAGES, Texts, normalize, t
 from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none
 from ui.tabs import compare, data, evaluate, export, projects, runs, settings, test, train
@@ -72,6 +73,7 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
                                                            root=str(ws.root))}, elem_id="k-footer")
 
         ctx.on_refresh(lambda pid, lang: _picker(ctx, pid), [ctx.project_picker])
+        follow_language(demo, language)
         _warn_of_leftover_vms(runner, ctx)
         ctx.language_inputs.append(language)
 
