@@ -18,7 +18,10 @@ from ui.state import PRIVATE
 # Gradio's English-only messages, as regular expressions, and the strings that replace their words.
 _HARDCODED = [{"pattern": r"^Invalid file types?: (.+)\. Only (.+) allowed\.$", "key": "app.invalid_file_type"},
               {"pattern": r"^Error$", "key": "app.toast_error"}, {"pattern": r"^Warning$", "key": "app.toast_warning"},
-              {"pattern": r"^Info$", "key": "app.toast_info"}]
+              {"pattern": r"^Info$", "key": "app.toast_info"},
+              {"pattern": r"^Click to Access Webcam$", "key": "app.gradio_webcam"},
+              # A status key Gradio's Russian lacks (shown as the bare key once a handler with progress ends).
+              {"pattern": r"^common\.complete$", "key": "app.gradio_complete"}]
 
 # Gradio's front-end core module holds its i18n; importing it again returns the same, loaded module. The locale
 # changes only once the page has settled. (No `//` comments inside: Gradio may put the script on one line.)
@@ -49,7 +52,8 @@ async (lang) => {
       const found = text.match(new RegExp(r.pattern));
       const sentence = found && r.text[window.konstruktorLang];
       if (sentence) {
-        node.nodeValue = sentence.replace(/\\{(\\d)\\}/g, (_, i) => found[Number(i)]);
+        const filled = sentence.replace(/\\{(\\d)\\}/g, (_, i) => found[Number(i)]);
+        if (filled !== text) node.nodeValue = filled;
         return;
       }
     }

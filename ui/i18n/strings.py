@@ -13,6 +13,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.project": ("Project", "Проект"),
     "app.language": ("Language", "Язык"),
     "app.toast_error": ("Error", "Ошибка"),
+    "app.gradio_complete": ("complete", "готово"),
+    "app.gradio_webcam": ("Click to Access Webcam", "Нажмите, чтобы включить камеру"),
     "app.toast_warning": ("Warning", "Предупреждение"),
     "app.toast_info": ("Info", "Сообщение"),
     "app.invalid_file_type": ("{1}: this type of file is not accepted here; allowed: {2}.",
@@ -619,9 +621,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "eval.cv_skipped": ("Cross-validation was skipped: {why}.", "Перекрёстная проверка пропущена: {why}."),
     "eval.per_class": ("Per class", "По классам"),
     "eval.col_class": ("class", "класс"),
+    "eval.col_precision": ("precision", "точность"),
+    "eval.col_recall": ("recall", "полнота"),
     "eval.per_class_means": ("*precision*: when the model names this class, how often it is right; *recall*: how "
                              "many pictures of this class it finds; *F1* combines the two.",
-                             "*precision*: как часто модель права, когда называет этот класс; *recall*: какую долю "
+                             "*точность*: как часто модель права, когда называет этот класс; *полнота*: какую долю "
                              "картинок этого класса она находит; *F1* объединяет оба."),
     "eval.no_wrong_test": ("No mistakes on the test pictures. With few pictures that can be luck; the spread of "
                            "the cross-validation above, or more pictures, tell more.",
