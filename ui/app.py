@@ -73,7 +73,6 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
                                                            root=str(ws.root))}, elem_id="k-footer")
 
         ctx.on_refresh(lambda pid, lang: _picker(ctx, pid), [ctx.project_picker])
-        follow_language(demo, language)
         _warn_of_leftover_vms(runner, ctx)
         ctx.language_inputs.append(language)
 
@@ -94,7 +93,9 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
 
         relabel_outputs = [ctx.lang, *texts.components, *tab_labels, *ctx.language_inputs]
         for control in ctx.language_inputs:
-            ctx.then_refresh(control.input(on_language, control, relabel_outputs, show_progress="hidden", **PRIVATE))
+            changed = control.input(on_language, control, relabel_outputs, show_progress="hidden", **PRIVATE)
+            follow_language(changed, language)
+            ctx.then_refresh(changed)
 
         def on_load():
             lang = store.language()
@@ -123,8 +124,8 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
         ends = ctx.wire_refreshes()
         loaded_end = next(end for dep, end in zip(chained, ends, strict=True) if dep is loaded)
         # Marks the page as settled (last project and tab restored), for people's scripts and the browser tests.
-        loaded_end.then(None, None, None, js="() => { document.body.dataset.konstruktorReady = '1'; }",
-                          **PRIVATE)
+        follow_language(loaded_end.then(None, None, None, js="() => { document.body.dataset.konstruktorReady = '1'; }",
+                                        **PRIVATE), language)
     return demo
 
 

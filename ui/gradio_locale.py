@@ -80,9 +80,7 @@ def script() -> str:
     return _SCRIPT % {"replacements": json.dumps(replacements, ensure_ascii=False)}
 
 
-def follow_language(demo: gr.Blocks, language: gr.Dropdown) -> None:
-    """Gradio's own strings follow the `language` control (its value is the language's code; a gr.State would not
-    do, its value never reaches the page): when the page loads and whenever the language changes."""
-    js = script()
-    demo.load(None, language, None, js=js, **PRIVATE)
-    language.change(None, language, None, js=js, **PRIVATE)
+def follow_language(event, language: gr.Dropdown):
+    """After `event` (the page loaded, the language changed), Gradio's own strings follow the `language` control:
+    its value is the language's code, which a gr.State would not do (its value never reaches the page)."""
+    return event.then(None, language, None, js=script(), **PRIVATE)

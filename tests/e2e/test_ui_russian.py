@@ -62,7 +62,7 @@ def test_every_tab_in_russian_shows_no_english_sentence(page, tmp_path):
     pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
     page.set_input_files("#k-test-image input[type=file]", str(pdf))
     expect(page.get_by_text("scan.pdf: такой тип файла здесь не принимается")).to_be_visible(timeout=WAIT_MS)
-    expect(page.get_by_text("Ошибка", exact=True)).to_be_visible()
+    expect(page.get_by_text("Ошибка", exact=True).first).to_be_visible()
     assert _english(page.evaluate(VISIBLE_TEXT)) == []
     page.get_by_role("tab", name="Настройки").click()
     expect(page.locator("#k-cloud-status")).to_contain_text("Ключ ещё не сохранён")
