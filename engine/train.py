@@ -567,6 +567,12 @@ def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
     return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def selection_score(val_values: dict[str, float]) -> float:
+    """How a validation result ranks when the best epoch is kept: macro-F1, the loss breaking the frequent ties
+    of a tiny set. The UI marks the best epoch on its plots with the same rule."""
+    return val_values["macro_f1"] - 0.01 * val_values["loss"]
+
+
 def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
     import torch
     from torch import nn
@@ -673,9 +679,9 @@ def _finetune(ctx: Context, mode: str) -> dict[str, Any]:
         p = predict_probs(model, val.files, built.preprocess, len(ctx.labels), device=device, use_onnx=False)
         vm = compute_metrics(val.targets, p, ctx.labels, top_k=cfg.eval.top_k)
         val_loss = float(-np.log(np.clip(p[np.arange(len(val.targets)), val.targets], 1e-7, 1)).mean())
-        ctx.events.emit("metrics", epoch=epoch, split="val",
-                        values={"loss": round(val_loss, 5), "accuracy": vm["accuracy"], "macro_f1": vm["macro_f1"]})
-        return vm["macro_f1"] - 0.01 * val_loss
+        values = {"loss": round(val_loss, 5), "accuracy": vm["accuracy"], "macro_f1": vm["macro_f1"]}
+        ctx.events.emit("metrics", epoch=epoch, split="val", values=values)
+        return selection_score({**values, "loss": val_loss})  # the unrounded loss, as always
 
     if resume is None and val.items and mode == "fine-tune" and built.pretrained:
         # The linear-probe start is a candidate too: fine-tuning is kept only where it beats it.

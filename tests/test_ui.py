@@ -151,3 +151,20 @@ def test_settings_shows_the_last_lines_of_the_apps_log(tmp_path):
     (tmp_path / "logs" / "ui.log").write_text("".join(f"line {i}\n" for i in range(500)), encoding="utf-8")
     shown = log_tail(tmp_path, "en", lines=3).splitlines()
     assert shown == ["line 497", "line 498", "line 499"]
+
+
+def test_epoch_charts_count_whole_epochs_show_each_value_and_mark_the_best():
+    import json
+
+    from ui.tabs.train import _best_epoch, epoch_chart
+
+    val = {1: {"loss": 0.9, "macro_f1": 0.5}, 2: {"loss": 0.4, "macro_f1": 0.8}, 3: {"loss": 0.5, "macro_f1": 0.8}}
+    assert _best_epoch(val) == 2  # a tie on macro-F1 goes to the lower loss, as training decides
+    rows = [{"epoch": 1, "value": 0.61, "series": "валидация"}]
+    spec = json.loads(epoch_chart("ru", rows, "train.accuracy", 1, y_domain=[0, 1]).plot)
+    line, rule, label = spec["layer"]
+    assert line["mark"]["type"] == "line" and line["mark"]["point"]  # one epoch is a dot, not an empty line
+    x = line["encoding"]["x"]
+    assert x["axis"] == {"format": "d", "tickMinStep": 1} and x["scale"]["domain"] == [0.5, 1.5]
+    assert x["title"] == "эпоха" and line["encoding"]["y"]["title"] == "точность"
+    assert rule["mark"]["type"] == "rule" and label["data"]["values"] == [{"epoch": 1, "label": "лучшая: эпоха 1"}]

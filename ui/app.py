@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 
 from engine import __version__
 from ui import instance
+from ui.gradio_locale import follow_language
 from ui.guard import LoginThrottle, Policy, RequestGuard, is_loopback
 from ui.i18n import LANGUAGES, Texts, normalize, t
 from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none, shown_path
@@ -98,7 +99,9 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
 
         relabel_outputs = [ctx.lang, *texts.components, *tab_labels, *ctx.language_inputs]
         for control in ctx.language_inputs:
-            ctx.then_refresh(control.input(on_language, control, relabel_outputs, show_progress="hidden", **PRIVATE))
+            changed = control.input(on_language, control, relabel_outputs, show_progress="hidden", **PRIVATE)
+            follow_language(changed, language)
+            ctx.then_refresh(changed)
 
         def on_load():
             lang = store.language()
@@ -127,8 +130,8 @@ def build(ws, runner, *, shared: bool = False) -> gr.Blocks:
         ends = ctx.wire_refreshes()
         loaded_end = next(end for dep, end in zip(chained, ends, strict=True) if dep is loaded)
         # Marks the page as settled (last project and tab restored), for people's scripts and the browser tests.
-        loaded_end.then(None, None, None, js="() => { document.body.dataset.konstruktorReady = '1'; }",
-                          **PRIVATE)
+        follow_language(loaded_end.then(None, None, None, js="() => { document.body.dataset.konstruktorReady = '1'; }",
+                                        **PRIVATE), language)
     return demo
 
 

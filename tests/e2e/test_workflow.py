@@ -35,6 +35,7 @@ def test_sample_project_trains_evaluates_predicts_and_downloads(page, app, scree
     expect(page.locator("#k-mode-why")).to_contain_text("Recommended")
     page.locator("#k-model label", has_text="mobilenetv2_100").click()
     page.locator("#k-mode label", has_text="Linear probe").click()
+    page.locator("#k-preview-box").get_by_text("What training pictures may look like").click()
     expect(page.locator("#k-preview img").first).to_be_visible()
     page.click("#k-start")
     expect(page.locator("#k-stop")).to_be_enabled()

@@ -12,6 +12,13 @@ STRINGS: dict[str, tuple[str, str]] = {
                   "прямо на этом компьютере."),
     "app.project": ("Project", "Проект"),
     "app.language": ("Language", "Язык"),
+    "app.toast_error": ("Error", "Ошибка"),
+    "app.gradio_complete": ("complete", "готово"),
+    "app.gradio_webcam": ("Click to Access Webcam", "Нажмите, чтобы включить камеру"),
+    "app.toast_warning": ("Warning", "Предупреждение"),
+    "app.toast_info": ("Info", "Сообщение"),
+    "app.invalid_file_type": ("{1}: this type of file is not accepted here; allowed: {2}.",
+                              "{1}: такой тип файла здесь не принимается; можно: {2}."),
     "app.footer": ("Konstruktor {version} · workspace: `{root}`", "Konstruktor {version} · рабочая папка: `{root}`"),
     "tab.projects": ("Projects", "Проекты"),
     "tab.data": ("1 · Data", "1 · Данные"),
@@ -524,6 +531,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.reshuffle": ("Show other examples", "Показать другие примеры"),
     "train.preview": ("What training pictures may look like", "Какими могут быть обучающие картинки"),
     "train.advanced": ("Advanced settings", "Дополнительные настройки"),
+    "train.default_placeholder": ("default", "по умолчанию"),
     "train.epochs": ("Epochs", "Эпохи"),
     "train.epochs_info": ("Passes over the data; empty = the mode's default.",
                           "Проходы по данным; пусто — по умолчанию для режима."),
@@ -555,6 +563,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.bad_choice": ("That choice is not available; reload the page.", "Такой вариант недоступен; обновите страницу."),
     "train.bad_number": ("The advanced settings must be numbers.", "Дополнительные настройки должны быть числами."),
     "train.settings": ("The training settings", "Настройки обучения"),
+    "train.bad_field": ("**{field}**: {value} is not allowed. Enter {allowed}, or leave the field empty for the "
+                        "default.",
+                        "**{field}**: {value} не подходит. Введите {allowed} или оставьте поле пустым — тогда будет "
+                        "значение по умолчанию."),
+    "train.allowed_range": ("a whole number from {lo} to {hi}", "целое число от {lo} до {hi}"),
+    "train.allowed_above": ("a number greater than {lo}", "число больше {lo}"),
+    "train.allowed_whole": ("a whole number", "целое число"),
+    "train.allowed_number": ("a number", "число"),
     "train.running_what": ("**{model}** · {mode} · on {device}", "**{model}** · {mode} · на {device}"),
     "train.eta": ("about {eta} left", "осталось около {eta}"),
     "train.done": ("**Done** in {seconds}. Accuracy on pictures it never saw: **{acc}**. See the details in "
@@ -568,6 +584,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.epoch": ("epoch", "эпоха"),
     "train.loss": ("loss", "потери"),
     "train.accuracy": ("accuracy", "точность"),
+    "train.best_epoch": ("best: epoch {epoch}", "лучшая: эпоха {epoch}"),
     "train.log": ("Log", "Журнал"),
     "train.show_log": ("Show the log", "Показать журнал"),
     "train.no_log": ("No log yet.", "Журнала пока нет."),
@@ -609,9 +626,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "eval.cv_skipped": ("Cross-validation was skipped: {why}.", "Перекрёстная проверка пропущена: {why}."),
     "eval.per_class": ("Per class", "По классам"),
     "eval.col_class": ("class", "класс"),
+    "eval.col_precision": ("precision", "точность"),
+    "eval.col_recall": ("recall", "полнота"),
     "eval.per_class_means": ("*precision*: when the model names this class, how often it is right; *recall*: how "
                              "many pictures of this class it finds; *F1* combines the two.",
-                             "*precision*: как часто модель права, когда называет этот класс; *recall*: какую долю "
+                             "*точность*: как часто модель права, когда называет этот класс; *полнота*: какую долю "
                              "картинок этого класса она находит; *F1* объединяет оба."),
     "eval.no_wrong_test": ("No mistakes on the test pictures. With few pictures that can be luck; the spread of "
                            "the cross-validation above, or more pictures, tell more.",

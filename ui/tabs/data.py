@@ -44,6 +44,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         thumbs = T(gr.Gallery, {"label": "data.thumbs"}, columns=6, height=300, allow_preview=True, scale=2,
                    elem_id="k-thumbs")
     problems = T(gr.Dataframe, {"label": "data.problems"}, interactive=False, wrap=True, max_height=300,
+                 column_widths=["25%", "20%", "55%"],
                  elem_id="k-problems")
     with gr.Group(visible=False) as exclude_box:
         T(gr.Markdown, {"value": "exclude.title"})

@@ -156,7 +156,7 @@ def _cv_skipped(lang, why: str) -> str:
 
 
 def _per_class(lang, m: dict) -> pd.DataFrame:
-    columns = [t(lang, "eval.col_class"), "precision", "recall", "F1",
+    columns = [t(lang, "eval.col_class"), t(lang, "eval.col_precision"), t(lang, "eval.col_recall"), "F1",
                t(lang, "eval.col_support")]
     rows = [[label, round(r["precision"], 3), round(r["recall"], 3), round(r["f1"], 3), r["support"]]
             for label, r in (m.get("per_class") or {}).items()]

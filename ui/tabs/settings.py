@@ -58,7 +58,8 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             save = T(gr.Button, {"value": "settings.cloud_save"}, variant="primary", elem_id="k-cloud-save")
             check = T(gr.Button, {"value": "settings.cloud_check"}, elem_id="k-cloud-check")
             look = T(gr.Button, {"value": "settings.leftovers_check"}, elem_id="k-cloud-check-leftovers")
-        status = gr.Markdown(key_status(ctx.ws.root, ctx.texts.lang), elem_id="k-cloud-status")
+        # In the page's language from the start, and again when it changes (save and check answers replace it).
+        status = T(gr.Markdown, {"value": lambda lang: key_status(ctx.ws.root, lang)}, elem_id="k-cloud-status")
         with gr.Row(equal_height=True):
             with gr.Column(scale=3):
                 leftovers = gr.Markdown(elem_id="k-cloud-leftovers")

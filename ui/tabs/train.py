@@ -7,12 +7,12 @@ RunConfig and reads the run's events.jsonl once a second (a gr.Timer).
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections import Counter
 from pathlib import Path
 
 import gradio as gr
-import pandas as pd
 
 from engine.errors import UserError
 from engine.runner import RunnerBusy
@@ -75,19 +75,23 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                        elem_id="k-preset")
             hflip = T(gr.Checkbox, {"label": "train.hflip", "info": "train.hflip_info"}, value=True)
             steps = gr.Markdown(elem_id="k-preset-steps")
-            reshuffle = T(gr.Button, {"value": "train.reshuffle"}, size="sm")
         with gr.Column(scale=3):
-            preview = T(gr.Gallery, {"label": "train.preview"}, columns=4, height=360, allow_preview=False,
-                        elem_id="k-preview")
+            # Closed until asked for: drawing the examples takes seconds, and the tab must answer at once.
+            with T(gr.Accordion, {"label": "train.preview"}, open=False, elem_id="k-preview-box") as preview_box:
+                preview = gr.Gallery(show_label=False, columns=4, height=360, allow_preview=False,
+                                     elem_id="k-preview")
+                reshuffle = T(gr.Button, {"value": "train.reshuffle"}, size="sm", elem_id="k-reshuffle")
     with T(gr.Accordion, {"label": "train.advanced"}, open=False):
         with gr.Row():
-            epochs = T(gr.Number, {"label": "train.epochs", "info": "train.epochs_info"}, value=None, precision=0,
-                       minimum=1, maximum=1000)
-            batch = T(gr.Number, {"label": "train.batch", "info": "train.batch_info"}, value=None, precision=0,
-                      minimum=1, maximum=1024)
-            lr = T(gr.Number, {"label": "train.lr", "info": "train.lr_info"}, value=None, minimum=0)
-            seed = T(gr.Number, {"label": "train.seed"}, value=0, precision=0)
-            budget = T(gr.Number, {"label": "train.budget", "info": "train.budget_info"}, value=None, minimum=0)
+            # Text fields, not gr.Number: Gradio's number field shows an empty value as 0 (and refuses it with its
+            # own English toast when it has a minimum). Empty means the default; the handler checks RunConfig's
+            # limits and names the field in the person's language.
+            epochs, batch, lr, budget = (
+                T(gr.Textbox, {"label": f"train.{name}", "info": f"train.{name}_info",
+                               "placeholder": "train.default_placeholder"}, value="", max_lines=1,
+                  elem_id=f"k-{name}")
+                for name in ("epochs", "batch", "lr", "budget"))
+            seed = T(gr.Number, {"label": "train.seed"}, value=0, precision=0, elem_id="k-seed")
     where = T(gr.Radio, {"label": "train.where", "choices": _where_choices}, value="local", elem_id="k-where")
     where_why = gr.Markdown(elem_id="k-where-why")
     with gr.Row():
@@ -99,11 +103,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     bar = gr.HTML(elem_id="k-progress")
     state_md = gr.Markdown(elem_id="k-train-status")
     with gr.Row():
-        loss_plot = T(gr.LinePlot, {"label": "train.loss_plot", "x_title": "train.epoch", "y_title": "train.loss"},
-                      x="epoch", y="value", color="series", height=300, visible=False, elem_id="k-loss-plot")
-        acc_plot = T(gr.LinePlot, {"label": "train.acc_plot", "x_title": "train.epoch", "y_title": "train.accuracy"},
-                     x="epoch", y="value", color="series", height=300, y_lim=[0, 1], visible=False,
-                     elem_id="k-acc-plot")
+        # gr.Plot with our own Vega-Lite chart (gr.LinePlot draws lines only, over a fractional x axis): whole
+        # epochs, a marker on every value (one epoch is a dot), and the best epoch marked.
+        loss_plot = T(gr.Plot, {"label": "train.loss_plot"}, visible=False, elem_id="k-loss-plot")
+        acc_plot = T(gr.Plot, {"label": "train.acc_plot"}, visible=False, elem_id="k-acc-plot")
     with T(gr.Accordion, {"label": "train.log"}, open=False):
         show_log = T(gr.Button, {"value": "train.show_log"}, size="sm")
         log_box = gr.Textbox(lines=12, max_lines=24, show_label=False, interactive=False, elem_id="k-log")
@@ -162,19 +165,32 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
 
     all_models.input(on_all_models, [ctx.lang, all_models, model], model, **PRIVATE)
 
-    def on_preview(pid, lang, name, preset_name, flip, shuffle):
+    def on_preview(pid, lang, name, preset_name, flip, shuffle, opened, drawn, force=False):
+        # The examples are drawn only while the section is open, and again only when what they show changed.
         if preset_name not in PRESET_NAMES or name not in offline:
-            return gr.skip(), gr.skip(), shuffle
+            return gr.skip(), gr.skip(), shuffle, drawn
         text = _steps_md(lang, preset_name, bool(flip))
         found = project_dataset(ws, pid) if project_or_none(ws, pid) else None
+        key = [str(found[0]) if found else None, name, preset_name, bool(flip)]
+        if not opened or (key == drawn and not force):
+            return text, gr.skip(), shuffle, drawn
         if found is None:
-            return text, None, shuffle
-        return text, _preview(found, name, preset_name, bool(flip), int(shuffle or 0), models), int(shuffle or 0) + 1
+            return text, None, shuffle, key
+        n = int(shuffle or 0)
+        return text, _preview(found, name, preset_name, bool(flip), n, models), n + 1, key
 
     shuffle = gr.State(0)
-    preview_inputs = [ctx.pid, ctx.lang, model, preset, hflip, shuffle]
-    for trigger in (preset.input, hflip.input, reshuffle.click, tab.select):
-        trigger(on_preview, preview_inputs, [steps, preview, shuffle], show_progress="minimal", **PRIVATE)
+    preview_open = gr.State(False)
+    drawn = gr.State(None)  # what the examples show: [dataset, model, preset, mirror]
+    preview_inputs = [ctx.pid, ctx.lang, model, preset, hflip, shuffle, preview_open, drawn]
+    preview_outputs = [steps, preview, shuffle, drawn]
+    for trigger in (preset.input, hflip.input, tab.select):
+        trigger(on_preview, preview_inputs, preview_outputs, show_progress="minimal", **PRIVATE)
+    reshuffle.click(lambda *values: on_preview(*values, force=True), preview_inputs, preview_outputs,
+                    show_progress="minimal", **PRIVATE)
+    preview_box.expand(lambda: True, None, preview_open, show_progress="hidden", **PRIVATE).then(
+        on_preview, preview_inputs, preview_outputs, show_progress="minimal", **PRIVATE)
+    preview_box.collapse(lambda: False, None, preview_open, show_progress="hidden", **PRIVATE)
 
     def on_where(pid, lang, *values):
         hide = [gr.update(visible=False), None]
@@ -482,23 +498,49 @@ def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_bat
     if name not in offline or mode_value not in MODES or preset_name not in PRESET_NAMES:
         raise UserError(t(lang, "train.bad_choice"))
 
-    def number(value, kind):
-        if value is None or value == "":
-            return None
-        value = float(value)
-        if not math.isfinite(value):
-            raise UserError(t(lang, "train.bad_number"))
-        return kind(value)
-
     dataset_dir, manifest = found
     # Cross-validation of the linear head is cheap and shows how much a tiny test split can be trusted.
     raw = {"data": str(dataset_dir), "model": name, "mode": mode_value, "eval": EvalConfig(cv="on"),
-           "augment": AugmentConfig(preset=preset_name, hflip=bool(flip)), "seed": number(seed_value, int) or 0,
-           "epochs": number(n_epochs, int), "lr": number(rate, float) or None,
-           "budget_minutes": number(minutes, float) or None}
-    if number(n_batch, int):
-        raw["batch_size"] = number(n_batch, int)
+           "augment": AugmentConfig(preset=preset_name, hflip=bool(flip)),
+           "seed": _field(lang, "seed", "train.seed", seed_value, int) or 0}
+    for field, key, value, kind in (("epochs", "train.epochs", n_epochs, int), ("batch_size", "train.batch", n_batch, int),
+                                    ("lr", "train.lr", rate, float),
+                                    ("budget_minutes", "train.budget", minutes, float)):
+        checked = _field(lang, field, key, value, kind)
+        if checked is not None:  # an empty field leaves RunConfig's default
+            raw[field] = checked
     return RunConfig.from_dict(raw, source=t(lang, "train.settings")), manifest["id"]
+
+
+def _field(lang: str, field: str, key: str, value, kind) -> int | float | None:
+    """An advanced setting checked against RunConfig's limits: None when empty, else the number or a UserError
+    that names the field (by its label `key`) and what it may be."""
+    from engine.config import RunConfig
+
+    if isinstance(value, str):
+        value = value.strip().replace(",", ".")  # a decimal comma, as Russian writes it
+    if value is None or value == "":
+        return None
+    limits = {k: getattr(m, k) for m in RunConfig.model_fields[field].metadata for k in ("ge", "gt", "le")
+              if getattr(m, k, None) is not None}
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    whole = kind is int
+    fits = (math.isfinite(number) and (not whole or number.is_integer())
+            and number >= limits.get("ge", -math.inf) and number > limits.get("gt", -math.inf)
+            and number <= limits.get("le", math.inf))
+    if fits:
+        return kind(number)
+    if "ge" in limits and "le" in limits:
+        allowed = t(lang, "train.allowed_range", lo=limits["ge"], hi=limits["le"])
+    elif "gt" in limits:
+        allowed = t(lang, "train.allowed_above", lo=limits["gt"])
+    else:
+        allowed = t(lang, "train.allowed_whole" if whole else "train.allowed_number")
+    shown = f"{number:g}" if math.isfinite(number) else str(value)
+    raise UserError(t(lang, "train.bad_field", field=t(lang, key), value=shown, allowed=allowed))
 
 
 def _own_run(ctx: Ctx, pid, watched) -> Path | None:
@@ -589,20 +631,59 @@ def _status(lang, snap) -> str:
 
 
 def _plots(lang, snap):
-    loss_rows, acc_rows = [], []
+    loss_rows, acc_rows, val = [], [], {}
     names = {"train": t(lang, "split.train"), "val": t(lang, "split.val")}
     for m in snap.metrics:
         epoch, split, values = m.get("epoch"), m.get("split"), m.get("values") or {}
-        if epoch is None or split not in names:
+        if not isinstance(epoch, int) or split not in names:
             continue
         if "loss" in values:
             loss_rows.append({"epoch": epoch, "value": values["loss"], "series": names[split]})
         if "accuracy" in values:
             acc_rows.append({"epoch": epoch, "value": values["accuracy"], "series": names[split]})
+        if split == "val" and {"loss", "macro_f1"} <= set(values):
+            val[epoch] = values
     if not loss_rows:
         return gr.update(visible=False), gr.update(visible=False)
-    return (gr.update(value=pd.DataFrame(loss_rows), visible=True),
-            gr.update(value=pd.DataFrame(acc_rows) if acc_rows else None, visible=bool(acc_rows)))
+    best = _best_epoch(val)
+    return (gr.update(value=epoch_chart(lang, loss_rows, "train.loss", best), visible=True),
+            gr.update(value=epoch_chart(lang, acc_rows, "train.accuracy", best, y_domain=[0, 1]) if acc_rows
+                      else None, visible=bool(acc_rows)))
+
+
+def _best_epoch(val: dict[int, dict]) -> int | None:
+    """The epoch training keeps (the engine's own rule), first of equals; None without validation numbers."""
+    from engine.train import selection_score
+
+    return max(sorted(val), key=lambda e: selection_score(val[e])) if val else None
+
+
+def epoch_chart(lang: str, rows: list[dict], y_key: str, best: int | None, y_domain: list | None = None):
+    """A Vega-Lite chart of `rows` ({epoch, value, series}) for gr.Plot: whole epochs on x, a dot on each value,
+    lines between them, and a dashed rule at the `best` epoch."""
+    from gradio.components.plot import PlotData
+
+    epochs = [r["epoch"] for r in rows]
+    x = {"field": "epoch", "type": "quantitative", "title": t(lang, "train.epoch"),
+         "scale": {"domain": [min(epochs) - 0.5, max(epochs) + 0.5], "nice": False},
+         "axis": {"format": "d", "tickMinStep": 1}}
+    y = {"field": "value", "type": "quantitative", "title": t(lang, y_key),
+         "scale": {"domain": y_domain} if y_domain else {"zero": False}}
+    layers = [{"mark": {"type": "line", "point": {"size": 60, "filled": True}},
+               "encoding": {"x": x, "y": y, "color": {"field": "series", "type": "nominal", "title": None},
+                            "tooltip": [{"field": "series", "title": " "},
+                                        {"field": "epoch", "title": t(lang, "train.epoch")},
+                                        {"field": "value", "title": t(lang, y_key), "format": ".3f"}]}}]
+    if best is not None:
+        label = t(lang, "train.best_epoch", epoch=best)
+        mark = {"data": {"values": [{"epoch": best, "label": label}]},
+                "encoding": {"x": {"field": "epoch", "type": "quantitative"}}}
+        layers += [{**mark, "mark": {"type": "rule", "strokeDash": [4, 4], "color": "#16a34a"}},
+                   {**mark, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "y": 2,
+                                     "color": "#16a34a"}, "encoding": {**mark["encoding"], "text": {"field": "label"}}}]
+    spec = {"data": {"values": rows}, "width": "container", "height": 260, "layer": layers,
+            "config": {"legend": {"orient": "bottom"}}}
+    return PlotData(type="altair", plot=json.dumps(spec))
 
 
 def _log_tail(run_dir: Path) -> str:
