@@ -110,6 +110,18 @@ def message(lang: str, e: BaseException) -> str:
 
 # --- projects, data, runs ----------------------------------------------------------------------
 
+# Gradio sizes a table column by its cells and then breaks a longer header anywhere ("accura|cy"): give every
+# column room for its header on one line (px per character of the theme's font, plus the sort button and padding).
+HEADER_PX_PER_CHAR = 9
+HEADER_PAD_PX = 44
+
+
+def header_widths(columns: list[str], wide: dict[int, int] | None = None) -> list[int]:
+    """Column widths in px that fit each header on one line; `wide` gives columns of long text their room."""
+    wide = wide or {}
+    return [max(wide.get(i, 0), HEADER_PAD_PX + HEADER_PX_PER_CHAR * len(name)) for i, name in enumerate(columns)]
+
+
 def shown_path(path: str | Path) -> str:
     """A path as a person reads it: under the home folder written with `~` (the home folder itself stays whole)."""
     path, home = Path(path), Path.home()

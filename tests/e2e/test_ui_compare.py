@@ -50,12 +50,13 @@ def test_compare_two_candidates_then_see_them_side_by_side(page, app, screenshot
     expect(page.locator("#k-cmp-rec")).to_contain_text("Recommended:")
     expect(page.locator("#k-cmp-start")).to_be_enabled()
     expect(table).to_contain_text("pictures")
-    _headers_fit_on_one_line(page)
+    _headers_fit_on_one_line(page, "#k-cmp-table", {"accuracy", "status", "pictures", "latency, ms"})
     page.screenshot(path=str(screenshots_dir / "10-compare.png"), full_page=True)
 
     # The candidates are runs of the project now: pick both and see them side by side.
     _tab(page, "Runs")
     expect(page.locator("#k-runs-table")).to_contain_text("mobilenetv2_100")
+    _headers_fit_on_one_line(page, "#k-runs-table", {"status", "accuracy", "macro-F1", "train, s", "size, MB"})
     picks = page.locator("#k-runs-several input[type=checkbox]")
     expect(picks).to_have_count(2)
     picks.nth(0).check()
@@ -68,12 +69,12 @@ def test_compare_two_candidates_then_see_them_side_by_side(page, app, screenshot
     page.screenshot(path=str(screenshots_dir / "11-runs-side-by-side.png"), full_page=True)
 
 
-def _headers_fit_on_one_line(page) -> None:
-    """At a common laptop width (1366 px) no leaderboard header is broken inside a word ("accura|cy")."""
+def _headers_fit_on_one_line(page, table: str, expected: set[str]) -> None:
+    """At a common laptop width (1366 px) no header of `table` is broken inside a word ("accura|cy")."""
     page.set_viewport_size({"width": 1366, "height": 900})
     page.wait_for_timeout(500)  # the table re-measures its columns on resize
-    headers = page.locator("#k-cmp-table").evaluate(HEADER_LINES_JS)
+    headers = page.locator(table).evaluate(HEADER_LINES_JS)
     names = [name for name, _ in headers]
-    assert {"accuracy", "status", "pictures", "latency, ms"} <= set(names), headers
+    assert expected <= set(names), headers
     assert [h for h in headers if h[1] != 1] == [], headers
     page.set_viewport_size({"width": 1280, "height": 900})

@@ -101,6 +101,12 @@ def test_sample_project_trains_evaluates_predicts_and_downloads(page, app, scree
     _tab(page, "Runs")
     expect(page.locator("#k-runs-table")).to_contain_text("mobilenetv2_100")
     expect(page.locator("#k-runs-table")).to_contain_text("done")
+    # The package just downloaded comes back in as a model of this project, checked and scored on its data.
+    page.set_input_files("#k-open-file input[type=file]", str(package))
+    page.click("#k-open-model")
+    expect(page.locator("#k-open-status")).to_contain_text("Opened the exported package", timeout=60_000)
+    expect(page.locator("#k-open-status")).to_contain_text("Scored on this project's data")
+    expect(page.locator("#k-runs-table")).to_contain_text("imported", timeout=60_000)  # after every tab's redraw
     _shot(page, screenshots_dir, "6-runs")
     _tab(page, "Projects")
     expect(page.locator("#k-projects-table")).to_contain_text("Sample: faces vs. non-faces")

@@ -24,6 +24,7 @@ from ui.state import (
     Ctx,
     duration_text,
     has_gpu,
+    header_widths,
     message,
     progress_html,
     project_dataset,
@@ -336,16 +337,11 @@ def _columns(lang: str) -> list[str]:
             t(lang, "cmp.col_note")]
 
 
-# Gradio sizes a column by its cells and then breaks a longer header anywhere ("accura|cy"): give every column
-# room for its header on one line (px per character of the theme's font, plus the sort button and padding).
-HEADER_PX_PER_CHAR = 9
-HEADER_PAD_PX = 44
 WIDE_PX = {1: 230, 7: 170, 12: 240}  # the candidate, the spread and the note: their text wraps inside this
 
 
 def _widths(lang: str) -> list[int]:
-    return [max(WIDE_PX.get(i, 0), HEADER_PAD_PX + HEADER_PX_PER_CHAR * len(name))
-            for i, name in enumerate(_columns(lang))]
+    return header_widths(_columns(lang), WIDE_PX)
 
 
 def _table_row(lang: str, r: dict, rec_id: str | None) -> list:

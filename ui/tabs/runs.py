@@ -14,6 +14,7 @@ from ui.state import (
     Ctx,
     chosen_run_id,
     finished_runs,
+    header_widths,
     headline_accuracy,
     message,
     project_or_none,
@@ -26,11 +27,15 @@ ID = "runs"
 SIDE_BY_SIDE = (2, 4)
 
 
+# The run id, model and mode: room for their text (the run id wraps at its dashes); the data fingerprint is 12 digits.
+RUNS_WIDE_PX = {1: 220, 3: 165, 4: 120, 5: 125}
+
 def build(ctx: Ctx, tab: gr.Tab) -> None:
     T = ctx.texts.make
     ws = ctx.ws
     T(gr.Markdown, {"value": "runs.intro"})
-    table = T(gr.Dataframe, {"label": "runs.table"}, interactive=False, wrap=True, elem_id="k-runs-table")
+    table = T(gr.Dataframe, {"label": "runs.table", "column_widths": lambda lang: header_widths(_columns(lang), RUNS_WIDE_PX)},
+              interactive=False, wrap=True, elem_id="k-runs-table")
     with gr.Row(equal_height=True):
         pick = T(gr.Dropdown, {"label": "common.run"}, choices=[], value=None, interactive=True, scale=3,
                  elem_id="k-runs-pick")
