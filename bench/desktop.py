@@ -40,7 +40,9 @@ def package_size(name: str) -> int:
 
 def biggest_parts(app_dir: Path, n: int = 8) -> list[tuple[str, int]]:
     inside = app_dir / "_internal"
-    sizes = [(p.name, desktop.folder_size(p) if p.is_dir() else p.stat().st_size) for p in inside.iterdir()]
+    # Libraries PyInstaller links to the top level are symlinks into nvidia/ or torch/: not counted twice.
+    sizes = [(p.name, desktop.folder_size(p) if p.is_dir() else p.stat().st_size)
+             for p in inside.iterdir() if not p.is_symlink()]
     return sorted(sizes, key=lambda s: -s[1])[:n]
 
 

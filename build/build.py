@@ -128,6 +128,15 @@ def smoke() -> dict:
         figures["train_s"] = round(time.monotonic() - started, 1)
         metrics = json.loads((run / "metrics.json").read_text())
         print(f"trained a linear probe in {figures['train_s']} s", flush=True)
+        # Ultralytics in the frozen app: its model yaml files, its trainer and our callbacks, one short epoch.
+        yolo = tmp / "run-yolo"
+        started = time.monotonic()
+        _engine(workspace, "train", "--data", str(sample), "--model", "yolo11n-cls", "--mode", "scratch",
+                "--epochs", "1", "--out", str(yolo))
+        if not (yolo / "metrics.json").exists():
+            raise SmokeFailure("the YOLO11 run in the frozen app wrote no metrics.json")
+        figures["yolo_train_s"] = round(time.monotonic() - started, 1)
+        print(f"trained yolo11n-cls for one epoch in {figures['yolo_train_s']} s", flush=True)
         out = json.loads(_engine(workspace, "export", str(run), "--json"))
         package = Path(out["folder"]) if "folder" in out else _package_folder(run)
         picture = next((sample / "face").glob("*.png"))
