@@ -100,8 +100,11 @@ def read_pid(run_dir: str | Path) -> int | None:
 def owner_alive(run_dir: str | Path) -> bool:
     """Whether the process recorded in run_dir/.pid still runs (a zombie counts as ended)."""
     pid = read_pid(run_dir)
-    if pid is None:
-        return False
+    return pid is not None and pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie counts as ended); sends it no signal, on any OS."""
     if os.name == "nt":
         return _windows_alive(pid)
     try:

@@ -7,7 +7,6 @@ package, run its code in a fresh venv without torch, and break it on purpose.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from clitools import engine_cli
-from imagegen import PATTERNS, make_pattern_folder, make_pattern_image
+from imagegen import PATTERNS, make_pattern_image
 from PIL import Image
 
 from engine.errors import UserError
@@ -30,26 +28,13 @@ PACKAGE_FILES = {"model.onnx", "model.int8.onnx", "model.pt", "model.torchscript
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory) -> dict:
-    ws = tmp_path_factory.mktemp("ws")
-    values = {"KONSTRUKTOR_WORKSPACE": str(ws), "KONSTRUKTOR_OFFLINE": "1"}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in values.items():
-            mp.setenv(key, value)
-        yield {**os.environ, **values}
+def env(cli_env) -> dict:
+    return cli_env
 
 
 @pytest.fixture(scope="module")
-def run_dir(env, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("run")
-    data = make_pattern_folder(root / "patterns", per_class=10)
-    cfg = root / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({"image_size": 96, "batch_size": 8}))
-    out = root / "run"
-    r = engine_cli("train", "--data", str(data), "--mode", "linear-probe", "--config", str(cfg), "--out", str(out),
-                   "--quiet", env=env)
-    assert r.returncode == 0, r.stderr
-    return out
+def run_dir(tiny_run) -> Path:
+    return tiny_run
 
 
 @pytest.fixture(scope="module")

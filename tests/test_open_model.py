@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 from clitools import engine_cli
-from imagegen import PATTERNS, make_pattern_folder, make_pattern_image
+from imagegen import PATTERNS, make_pattern_image
 
 from engine.data.bins import CodedDataError
 from engine.fsutil import read_json
@@ -23,27 +23,13 @@ from engine.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory) -> dict:
-    import os
-
-    values = {"KONSTRUKTOR_WORKSPACE": str(tmp_path_factory.mktemp("ws")), "KONSTRUKTOR_OFFLINE": "1"}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in values.items():
-            mp.setenv(key, value)
-        yield {**os.environ, **values}
+def env(cli_env) -> dict:
+    return cli_env
 
 
 @pytest.fixture(scope="module")
-def run_dir(env, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("run")
-    data = make_pattern_folder(root / "patterns", per_class=10)
-    cfg = root / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({"image_size": 96, "batch_size": 8}))
-    out = root / "run"
-    r = engine_cli("train", "--data", str(data), "--mode", "linear-probe", "--config", str(cfg), "--out", str(out),
-                   "--quiet", env=env)
-    assert r.returncode == 0, r.stderr
-    return out
+def run_dir(tiny_run) -> Path:
+    return tiny_run
 
 
 @pytest.fixture(scope="module")

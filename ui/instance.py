@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from engine.events import pid_alive
 from engine.fsutil import atomic_write_json
 
 INSTANCE_FILE = "instance.json"
@@ -25,7 +26,7 @@ def running(root: Path) -> str | None:
         pid, url = int(info["pid"]), str(info["url"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if pid == os.getpid() or not _alive(pid):
+    if pid == os.getpid() or not pid_alive(pid):
         return None
     try:
         answer = requests.get(url.rstrip("/") + "/health", timeout=HEALTH_TIMEOUT_S)
@@ -49,15 +50,3 @@ def release(root: Path) -> None:
             path.unlink()
     except (OSError, ValueError, AttributeError):
         pass
-
-
-def _alive(pid: int) -> bool:
-    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there; the health check decides
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
