@@ -8,15 +8,13 @@ the rest runs in this process.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from clitools import start_app
 from imagegen import make_image_folder
 from starlette.datastructures import Headers
 
@@ -30,27 +28,8 @@ server = pytest.mark.server
 
 def _start(workspace: Path, *extra: str) -> tuple[subprocess.Popen, int]:
     """launcher.py on a free port, started with SIGINT ignored as `app &` in a script does; (process, port)."""
-    from launcher import free_port
-
-    port = free_port(preferred=0)
-    log = open(workspace.parent / f"app-{port}.log", "w")  # noqa: SIM115 - closed with the process
-    env = {"KONSTRUKTOR_OFFLINE": "1", "LANG": "en_US.UTF-8", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "launcher.py", "--no-browser", "--port", str(port), "--workspace", str(workspace), *extra],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the app exited with {proc.returncode}: {Path(log.name).read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc, port
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("the app never answered /health")
+    proc, url = start_app(workspace, *extra, env={"PYTHONPATH": str(ROOT)}, ignore_sigint=True)
+    return proc, int(url.rstrip("/").rsplit(":", 1)[1])
 
 
 def _stop(proc: subprocess.Popen) -> None:
