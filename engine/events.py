@@ -19,6 +19,27 @@ from engine.fsutil import jsonable
 EVENTS_FILE = "events.jsonl"
 TERMINAL_TYPES = ("done", "failed", "cancelled")
 
+# The vocabulary: every event type a writer may emit, with the fields it carries (besides "t" and "type").
+# Readers rely on these and on nothing written in a `log` message.
+EVENTS: dict[str, str] = {
+    "start": "a training attempt began. model, mode, mode_reason, mode_reason_code, mode_reason_params, device, "
+             "labels, n_train, n_val, n_test, dataset, resumed (bool), resolved (the resolved settings, as in "
+             "resolved.yaml), task; a compare folder's start: candidates, trials; an opened model's: imported",
+    "resumed": "the attempt goes on from a checkpoint. epoch (the last finished one), elapsed_s (training seconds "
+               "of the earlier attempts)",
+    "progress": "phase (embedding, train, evaluate-val, ...), epoch or null, step, total, eta_s or null",
+    "metrics": "epoch (null for final figures), split (train, val, test), values {name: number}, final (bool, "
+               "optional)",
+    "epoch_end": "an epoch is finished and checkpointed. epoch, epochs (planned), elapsed_s (training seconds of "
+                 "this run so far, earlier attempts included)",
+    "log": "level (info, warning), message: for people only; nothing reads meaning from it",
+    "artifact": "kind (confusion_matrix, misclassified, ...), path (relative to the run folder), split, count",
+    "row": "a compare folder's leaderboard row. row {...}",
+    "done": "the run finished. metrics (a summary of metrics.json)",
+    "failed": "the run failed. message (English), code, params (for the UI's other languages)",
+    "cancelled": "the run was stopped; it resumes from its last checkpoint. message, code, params",
+}
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -33,6 +54,8 @@ class EventWriter:
         self._echo = echo
 
     def emit(self, type: str, **fields: Any) -> dict:
+        if type not in EVENTS:
+            raise ValueError(f"unknown event type {type!r}; the vocabulary is engine.events.EVENTS")
         event = {"t": _now(), "type": type, **fields}
         line = json.dumps(event, default=jsonable, ensure_ascii=False)
         with stopping.held(), open(self.path, "a", encoding="utf-8") as f:  # a Stop never tears a line
@@ -70,6 +93,19 @@ def read_events(run_dir: str | Path, offset: int = 0) -> tuple[list[dict], int]:
         except json.JSONDecodeError:
             continue  # a line torn by a killed writer; the next one starts clean
     return events, offset + consumed
+
+
+def elapsed_before(events: list[dict]) -> float:
+    """Training seconds already spent by the attempts these events record (0 for a fresh run).
+
+    Reads `epoch_end` and `resumed`; runs written before those types existed carried `elapsed_s` on `log`
+    events, which still count.
+    """
+    best = 0.0
+    for e in events:
+        if e.get("type") in ("epoch_end", "resumed", "log") and e.get("elapsed_s") is not None:
+            best = max(best, float(e["elapsed_s"]))
+    return best
 
 
 def run_status(run_dir: str | Path) -> str:

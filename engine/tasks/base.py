@@ -1,0 +1,42 @@
+"""What a task is: the one object the engine and the UI ask about a kind of problem.
+
+A task owns its dataset schema (manifest entries, import and checks, split), its heads and loss, its
+metrics and the views they feed, its export signature and its generated `predict.py`. The fields here are
+plain data, cheap to read while the first page is drawn; what needs torch is imported by the task's own
+modules when a run asks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class TaskUI:
+    """What the app shows for a task, tab by tab (the tabs ask; they never compare task names)."""
+
+    example: str  # what one example is: "image" (later "text", "audio", "boxes")
+    data_sources: tuple[str, ...]  # import forms offered: "folder", "zip", "csv", "bins"
+    metrics: tuple[str, ...]  # final metrics shown, in this order (keys of metrics.json's split entries)
+    views: tuple[str, ...]  # evaluation views: "confusion_matrix", "per_class", "misclassified"
+    test_input: str  # the Test tab's widget: "image"
+    explain: str | None  # how the Test tab shows why: "gradcam", or None
+    export_files: tuple[str, ...]  # what the export package holds, for the Export tab's list
+
+
+@dataclass(frozen=True)
+class Task:
+    """One kind of problem Konstruktor trains models for; `engine.tasks.get_task(name)` returns it."""
+
+    name: str  # the RunConfig discriminator, e.g. "image-classification"
+    title: str  # English; the UI says it in other languages by `task.<name>`
+    description: str
+    ui: TaskUI
+    module: str = field(repr=False)  # the task's package, e.g. "engine.tasks.image_classification"
+
+    def part(self, name: str) -> ModuleType:
+        """One of the task's own modules (config, heads, metrics, export, ...), imported when first asked."""
+        import importlib
+
+        return importlib.import_module(f"{self.module}.{name}")
