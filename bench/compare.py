@@ -173,7 +173,7 @@ def ultralytics_reference(row: dict[str, Any], compare_dir: Path, seed: int, scr
     tests = [it for it in manifest["items"] if it["split"] == "test"]
     # The epochs our run was scheduled for (it may stop early; Ultralytics' own patience is 100 epochs). Without
     # pretrained weights our run takes the scratch schedule, so read what it passed to Ultralytics.
-    from engine.train import MODE_DEFAULTS
+    from engine.config import MODE_DEFAULTS
 
     ours_args = run_dir / "artifacts" / "ultralytics_args.yaml"
     scheduled = (_read_yaml(ours_args).get("args") or {}).get("epochs") if ours_args.exists() else None

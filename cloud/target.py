@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.config import RunConfig
+from engine.config import MODE_DEFAULTS, RunConfig
 
 SMALL_JOB_IMAGES = 300
 CPU_TRAIN_IMG_PER_S = 6.0  # fine-tuning at 224 px on 2 cores, measured order of magnitude (see DESIGN.md)
-DEFAULT_EPOCHS = 15
 SMALL_JOB_MINUTES = 10.0  # a job this CPU ends sooner is not worth a VM's start-up (minutes) and its bill
 # reason code -> the English sentence (the app has these in every language under `target.<code>`).
 TARGET_REASONS = {
@@ -37,7 +36,7 @@ def cpu_minutes(cfg: RunConfig, n_images: int) -> float:
     """A rough CPU time for the job, for an honest message rather than a promise."""
     if cfg.mode == "linear-probe":
         return max(0.5, n_images / 60 / 60)
-    return n_images * (cfg.epochs or DEFAULT_EPOCHS) / CPU_TRAIN_IMG_PER_S / 60
+    return n_images * (cfg.epochs or MODE_DEFAULTS["fine-tune"]["epochs"]) / CPU_TRAIN_IMG_PER_S / 60
 
 
 def cloud_ready(workspace_root: str | Path) -> bool:

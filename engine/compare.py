@@ -199,7 +199,7 @@ def default_candidates(device: str = "cpu") -> list[str]:
 
 def trials_of(cand: Candidate, seed: int) -> list[Trial]:
     """The trials of a candidate: its own settings, or a small seeded lr x epochs grid when it searches."""
-    from engine.train import MODE_DEFAULTS
+    from engine.config import MODE_DEFAULTS
 
     base = {k: cand.options[k] for k in ("lr", "epochs", "batch_size", "image_size") if k in cand.options}
     first_seed = int(cand.options.get("seed", seed))
@@ -223,8 +223,8 @@ def trials_of(cand: Candidate, seed: int) -> list[Trial]:
 def estimate_seconds(model: str, mode: str, counts: dict[str, int], *, epochs: int | None = None,
                      image_size: int | None = None, device: str = "cpu") -> float:
     """Seconds one training run should take here, from the measured rates (RATES_CPU); a rough guide."""
+    from engine.config import MODE_DEFAULTS
     from engine.models import get_spec
-    from engine.train import MODE_DEFAULTS
 
     spec = get_spec(model)
     faster = (spec.input_size / image_size) ** 2 if image_size else 1.0

@@ -20,20 +20,10 @@ from typing import Any
 import numpy as np
 
 from engine import stopping
-from engine.config import RunConfig
+from engine.config import DEFAULT_BATCH, MODE_DEFAULTS, RunConfig
 from engine.errors import UserError
 from engine.events import PID_FILE, EventWriter, read_events
 from engine.fsutil import atomic_write_json
-
-# Default epochs and peak learning rates per mode; one place, like every other default.
-MODE_DEFAULTS: dict[str, dict[str, float]] = {
-    "fine-tune": {"epochs": 15, "lr": 5e-4, "layer_decay": 0.6, "trainable_fraction": 0.5, "patience": 5},
-    "full": {"epochs": 20, "lr": 3e-4, "layer_decay": 0.8, "trainable_fraction": 1.0, "patience": 5},
-    # From scratch the validation score wanders for many epochs before it climbs: yolo11n-cls stopped by a
-    # patience of 5 at epoch 18 / 22 of 60 scored 38 / 62 % on Fashion-MNIST 10 / 20-shot, where the full 60
-    # epochs gave Ultralytics' trainer 47 / 71 %.
-    "scratch": {"epochs": 60, "lr": 2e-3, "layer_decay": 1.0, "trainable_fraction": 1.0, "patience": 15},
-}
 
 
 def patience(cfg: RunConfig, defaults: dict[str, float]) -> int:
@@ -47,7 +37,6 @@ AUTO_CPU_FINETUNE_LIMIT_S = 15 * 60
 SIGMA_FLOOR = 0.5
 # Below this many images in the smallest class, the head is a nearest-class-mean (prototype) one.
 PROTOTYPE_BELOW = 3
-DEFAULT_BATCH = 32  # RunConfig.batch_size None, for timm models
 PROTOTYPE_TEMPERATURE = 10.0
 
 

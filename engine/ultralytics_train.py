@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from engine.config import DEFAULT_IMAGE_SIZE, MODE_DEFAULTS, ULTRALYTICS_BATCH, ULTRALYTICS_WORKERS
 from engine.errors import UserError, WeightsUnavailable
 from engine.fsutil import atomic_write, atomic_write_text
 
@@ -32,12 +33,6 @@ if TYPE_CHECKING:
 
 ULTRA_DIR = "ultralytics"
 GOOD_COPY_EVERY_S = 30.0
-# Ultralytics' own default; its loader builder caps it by the CPU count and the batches an epoch has, and
-# without these processes decoding and augmenting run between the steps instead of beside them.
-ULTRALYTICS_WORKERS = 8
-# Ultralytics' own default batch. On a CPU an epoch of yolo11n-cls at 224 px took 3.0 s at batch 32 and 2.74 s at
-# 16 (170 images, 2 cores; Ultralytics' trainer: 3.1 s and 2.77 s): smaller batches keep the activations in cache.
-ULTRALYTICS_BATCH = 16
 VAL_CARVE_FRACTION = 0.15
 # Our augmentation presets in Ultralytics' classification terms. Its training transform always starts with a
 # RandomResizedCrop (area from 1 - scale to 1); colour jitter is its HSV triple (brightness = hsv_v,
@@ -143,7 +138,7 @@ def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout:
         # Gradients are not accumulated up to Ultralytics' nominal batch of 64: a few dozen images would
         # then get one optimizer step an epoch.
         "nbs": batch,
-        "imgsz": int(cfg.image_size or 224), "optimizer": "AdamW", "lr0": lr, "lrf": 0.01, "cos_lr": True,
+        "imgsz": int(cfg.image_size or DEFAULT_IMAGE_SIZE), "optimizer": "AdamW", "lr0": lr, "lrf": 0.01, "cos_lr": True,
         "weight_decay": cfg.weight_decay, "warmup_epochs": cfg.warmup_epochs, "seed": cfg.seed,
         "deterministic": True, "device": "0" if ctx.device == "cuda" else "cpu", "workers": ULTRALYTICS_WORKERS if cfg.num_workers is None else cfg.num_workers,
         "patience": patience, "amp": bool(ctx.device == "cuda" and cfg.amp),
@@ -224,7 +219,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     from engine.embed import predict_probs
     from engine.models import build
     from engine.models.ultralytics_family import prepare_ultralytics, read_yolo_state_dict
-    from engine.train import MODE_DEFAULTS, _checkpoint_payload, _final_metrics, patience
+    from engine.train import _checkpoint_payload, _final_metrics, patience
 
     cfg = ctx.cfg
     prepare_ultralytics(ctx.cache_root / "ultralytics")
