@@ -26,3 +26,15 @@ def test_yaml_round_trip_keeps_every_setting(tmp_path):
 def test_bad_config_names_the_setting(text, needle):
     with pytest.raises(UserError, match=needle):
         RunConfig.from_yaml(text)
+
+
+def test_a_config_without_a_task_is_image_classification_with_its_own_settings():
+    cfg = RunConfig.from_yaml("data: /d\nimage_size: 160\n")
+    assert cfg.task == "image-classification" and cfg.image_size == 160
+    assert type(cfg).__name__ == "ImageClassificationConfig" and isinstance(cfg, RunConfig)
+    assert type(RunConfig(data="/d")) is type(cfg)
+
+
+def test_an_unknown_task_is_one_sentence_naming_the_known_ones():
+    with pytest.raises(UserError, match=r"setting 'task' is invalid: Konstruktor knows the tasks image-classification"):
+        RunConfig.from_yaml("data: /d\ntask: dance-classification\n")
