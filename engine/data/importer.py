@@ -29,7 +29,7 @@ from PIL import Image
 
 from engine.data import neardup
 from engine.data.archive import ZipLimits, is_junk, safe_extract
-from engine.data.bins import CodedDataError
+from engine.data.errors import CodedDataError
 from engine.data.manifest import FORMAT, SPLITS, is_dataset_dir, load_manifest
 from engine.data.split import assign_splits, check_fractions
 from engine.errors import HIDDEN_CHAR, DataError, hidden_char
