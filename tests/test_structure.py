@@ -99,6 +99,15 @@ def test_relative_imports_are_resolved(tmp_path):
     assert [c["modules"] for c in deps.check(tmp_path).cycles] == [["engine.data.checks", "engine.data.importer"]]
 
 
+def test_an_import_only_for_type_checking_still_ties_two_modules(tmp_path):
+    _write(tmp_path, {
+        "engine/__init__.py": "",
+        "engine/run.py": "from engine.spec import Spec\n",
+        "engine/spec.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from engine.run import Run\n",
+    })
+    assert [c["modules"] for c in deps.check(tmp_path).cycles] == [["engine.run", "engine.spec"]]
+
+
 def test_a_module_over_the_limit_is_reported_except_in_i18n(tmp_path):
     long = "x = 1\n" * 501
     _write(tmp_path, {"ui/__init__.py": "", "ui/big.py": long, "ui/i18n/strings.py": long,
