@@ -6,12 +6,15 @@ Several benchmarks write into one docs/benchmarks.md; each owns the text between
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -149,3 +152,27 @@ def update_section(name: str, body: str, path: Path = DOC, intro: str = DOC_INTR
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def log(message: str, started: float | None = None) -> None:
+    """Print a progress line with the time of day and, given `started`, the seconds since."""
+    stamp = time.strftime("%H:%M:%S")
+    elapsed = f" +{time.monotonic() - started:7.1f}s" if started is not None else ""
+    print(f"[{stamp}{elapsed}] {message}", flush=True)
+
+
+def snapshot_engine(dest: Path) -> dict[str, Any]:
+    """Copy engine/ (with cloud/, which its CLI imports, and export_templates/) to dest: one benchmark, one code version.
+
+    Others edit the engine while a long benchmark runs; every CLI call and in-process measurement
+    runs from this copy instead of the live tree.
+    """
+    h = hashlib.sha256()
+    for name in ("engine", "cloud", "export_templates"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for path in sorted((dest / "engine").rglob("*.py")):
+        h.update(path.relative_to(dest).as_posix().encode())
+        h.update(path.read_bytes())
+    return {"sha256": h.hexdigest()[:12], "taken": now_iso(), "files": len(list((dest / "engine").rglob("*.py")))}

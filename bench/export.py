@@ -46,7 +46,7 @@ from bench.common import (
     update_section,
     write_json,
 )
-from bench.fewshot import CLASSES, ensure_dataset, load_fashion_mnist, sample_episode, write_pngs
+from bench.fewshot_data import CLASSES, ensure_dataset, load_fashion_mnist, sample_episode, write_pngs
 
 SECTION = "export"
 MODELS = ("tf_efficientnet_lite0", "tf_efficientnet_lite2")

@@ -26,13 +26,12 @@ from typing import Any
 import numpy as np
 
 from engine.data.archive import ZipLimits, is_junk, safe_extract
-from engine.data.bins import CodedDataError
+from engine.data.errors import CodedDataError
+from engine.export.layout import PACKAGE_DIR, PACKAGE_FORMAT, PREPROCESS_COPY, PREPROCESS_SOURCE, TEMPLATES
 from engine.fsutil import atomic_write_json, read_json
 
 IMPORTED_FILE = "imported.json"
 IMPORTED_FORMAT = "konstruktor-imported/1"
-PACKAGE_DIR = "package"
-PACKAGE_FORMAT = "konstruktor-package/1"
 IMPORTED_MODE = "imported"
 # Package files kept as data; the package's code is replaced by ours (see _write_package), a TorchScript
 # file is left out (it can't be checked without running it).
@@ -326,8 +325,6 @@ def _check_onnx(path: Path, size: int, n_classes: int, name: str) -> None:
 
 def _write_package(root: Path, dest: Path) -> None:
     """The package's data files, with this app's own runtime code beside them (never the package's)."""
-    from engine.export.package import PREPROCESS_COPY, PREPROCESS_SOURCE, TEMPLATES
-
     dest.mkdir()
     for file in PACKAGE_DATA:
         if (root / file).is_file():

@@ -14,7 +14,8 @@ from imagegen import make_image, make_image_folder
 from engine import open_model
 from engine.config import RunConfig
 from engine.data import ZipLimits, archive, bins, import_dataset, importer, split
-from engine.data.importer import _MODE_NOTES, PROBLEM_CODES
+from engine.data.checks import _MODE_NOTES
+from engine.data.importer import PROBLEM_CODES
 from engine.train import FAILURE_CODES, MODE_REASONS, choose_mode, choose_mode_reason
 from ui.i18n import engine_text, error_text, problem_text
 from ui.i18n.strings import STRINGS

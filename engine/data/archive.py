@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from engine.data.errors import CodedDataError
 from engine.errors import DataError
 
 # Files that archivers and operating systems add on their own; never part of a dataset.
@@ -118,8 +119,6 @@ ERRORS: dict[str, str] = {
 
 def _refuse(code: str, zip_path: Path, **params: object) -> DataError:
     """The DataError of `code` about `zip_path`, with a code and params a UI can translate."""
-    from engine.data.bins import CodedDataError  # bins imports this module
-
     return CodedDataError(code, ERRORS[code].format(name=zip_path.name, **params), name=zip_path.name, **params)
 
 

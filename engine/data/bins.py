@@ -20,7 +20,8 @@ from typing import Any
 from PIL import Image
 
 from engine.data.archive import is_junk
-from engine.errors import HIDDEN_CHAR, DataError, hidden_char
+from engine.data.errors import CodedDataError
+from engine.errors import HIDDEN_CHAR, hidden_char
 from engine.preprocess import ALLOWED_FORMATS, ImageLoadError, load_image
 
 MAX_CLASSES = 100
@@ -34,15 +35,6 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lp
 _SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif",
            "GIF": ".gif"}
 _PART_PREFIX = ".part-"
-
-
-class CodedDataError(DataError):
-    """A refused data operation; `code` and `params` let a UI say it in its own language (ui/i18n)."""
-
-    def __init__(self, code: str, message: str, **params: Any):
-        super().__init__(message)
-        self.code = code
-        self.params = params
 
 
 # English sentence of each CodedDataError code (the UI translates by code; this is the CLI's and the fallback).

@@ -13,7 +13,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 
-from engine.data.bins import CodedDataError
+from engine.data.errors import CodedDataError
 
 SPLITS = ("train", "val", "test")
 # English sentence of each error, by code (ui/i18n says it in Russian as `dataerr.<code>`).

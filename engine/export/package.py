@@ -33,15 +33,12 @@ import numpy as np
 
 from engine import __version__
 from engine.errors import UserError
+from engine.export.layout import PACKAGE_DIR, PACKAGE_FORMAT, PREPROCESS_COPY, PREPROCESS_SOURCE, TEMPLATES
 from engine.fsutil import atomic_write_json, atomic_write_text
 from engine.preprocess import preprocess_file
 
 FORMATS = ("onnx", "torch", "torchscript")
 QUANTIZATIONS = ("int8",)
-PACKAGE_FORMAT = "konstruktor-package/1"
-TEMPLATES = Path(__file__).resolve().parents[2] / "export_templates"
-PREPROCESS_SOURCE = Path(__file__).resolve().parents[1] / "preprocess.py"
-PREPROCESS_COPY = "konstruktor_preprocess.py"
 # Evaluation images checked per export (an even spread when there are more), and the smaller share
 # that the PyTorch files, which run the very same weights in the same library, are checked on.
 PARITY_MAX_IMAGES = 200
@@ -246,7 +243,7 @@ def export_run(run_dir: str | Path, *, formats: str | Iterable[str] | None = Non
 
 def _reoffer(run_dir: Path, work: Path, log: Log) -> dict[str, Any]:
     """An imported package's files (its data, this app's code) copied into `work`; its export report, marked."""
-    from engine.open_model import PACKAGE_DIR, imported_info
+    from engine.open_model import imported_info
 
     log("Copying the imported package ...")
     for path in sorted((run_dir / PACKAGE_DIR).iterdir()):

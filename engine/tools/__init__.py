@@ -1,0 +1,1 @@
+"""Developer tools that check the project's own structure (stdlib only; nothing here is used at run time)."""
