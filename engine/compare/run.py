@@ -22,7 +22,6 @@ from engine.events import PID_FILE, EventWriter
 from engine.fsutil import atomic_write_json, atomic_write_text, read_json
 
 LATENCY_REPEATS = 20
-STOP_GRACE_S = 10.0
 
 
 class Cancelled(BaseException):
@@ -232,7 +231,7 @@ class Compare:
             return
         except subprocess.TimeoutExpired:
             pass
-        stop_process(child, group=False, grace_s=STOP_GRACE_S)  # it shares our group: signal it alone
+        stop_process(child, group=False)  # it shares our group: signal it alone
 
     def _measure(self, run_dir: Path) -> dict[str, Any]:
         """Latency, parameters and fp32 weight bytes of a finished run's best checkpoint."""
