@@ -68,6 +68,8 @@ def fold(snap: RunSnapshot, e: dict[str, Any]) -> None:
         snap.metrics.append(e)
     elif kind == "epoch_end":
         snap.epoch_end = e
+        if e.get("message"):  # an older run's "epoch N/M done" line stays among its log lines, as it was
+            snap.logs = [*snap.logs[-49:], str(e["message"])]
     elif kind == "resumed":
         snap.resumed = e
     elif kind == "log":
