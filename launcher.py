@@ -1,4 +1,5 @@
-"""Konstruktor's entry point: parses arguments, opens the workspace, starts the UI.
+"""Konstruktor's entry point: parses arguments, opens the workspace, starts the UI; `launcher.py engine ...`
+is the engine's full command line, where the engine and the cloud are composed.
 
 Double-click target of the desktop build and `python launcher.py` from source. It must answer
 quickly: torch, Ultralytics and albumentations are imported only where first needed.
@@ -65,12 +66,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def engine_cli(argv: list[str]) -> int:
+    """The engine's command line with the cloud's commands and targets: `Konstruktor engine ...`."""
+    from cloud.cli import EXTENSION
+    from engine.__main__ import main as engine_main
+
+    prog = "Konstruktor engine" if getattr(sys, "frozen", False) else "python launcher.py engine"
+    return engine_main(argv, extensions=[EXTENSION], prog=prog)
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "engine":
         # The frozen (PyInstaller) app has no `python -m`: it runs the engine as a sub-command.
-        from engine.__main__ import main as engine_main
-
-        return engine_main(sys.argv[2:])
+        return engine_cli(sys.argv[2:])
     args = parse_args(argv)
     if args.workspace:
         os.environ["KONSTRUKTOR_WORKSPACE"] = os.path.abspath(os.path.expanduser(args.workspace))

@@ -1,4 +1,4 @@
-"""`python -m engine cloud {check,jobs,attach,cancel,cleanup}` and `train --target yandex`."""
+"""`python launcher.py engine cloud {check,jobs,attach,cancel,cleanup}` and `train --target yandex`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import sys
 import threading
 from pathlib import Path
 
+from engine.commandline import Extension, Handler, Target
 from engine.errors import UserError
 
 
-def add_parser(sub, common: argparse.ArgumentParser) -> None:
+def add_parser(sub, common: argparse.ArgumentParser) -> dict[str, Handler]:
     """Register the `cloud` sub-command on the engine's CLI."""
     c = sub.add_parser("cloud", parents=[common], help="Yandex Cloud: check the connection, list, attach to, cancel "
                                                        "jobs, delete leftover VMs")
@@ -31,6 +32,21 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("--gpus", type=int, help="GPUs per VM; only 1 until multi-GPU training is supported")
     s.add_argument("--preemptible", action=argparse.BooleanOptionalAction, default=None)
     s.add_argument("--max-hours", type=float)
+    return {"cloud": cmd_cloud}
+
+
+def _train_arguments(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--yes", action="store_true", help="accept the cloud cost estimate without asking")
+
+
+def _choose(run_dir: Path, args) -> str:
+    """`--target auto`: where this run trains, and why on stderr."""
+    from cloud.target import choose_target
+
+    target, reason = choose_target("auto", run_dir)
+    if not (args.quiet or args.json):
+        print(reason, file=sys.stderr)
+    return target
 
 
 def _cloud():
@@ -50,7 +66,7 @@ def check_connection(workspace_root: str | Path) -> list[tuple[bool, str]]:
 
     settings = load_settings(workspace_root)
     if not settings.configured:
-        return [(False, f"Fill in {', '.join(settings.missing())} in Settings (or with `python -m engine cloud setup`).")]
+        return [(False, f"Fill in {', '.join(settings.missing())} in Settings (or with `python launcher.py engine cloud setup`).")]
     steps: list[tuple[bool, str]] = []
     try:
         cloud = Cloud(workspace_root, settings)
@@ -65,7 +81,7 @@ def check_connection(workspace_root: str | Path) -> list[tuple[bool, str]]:
         left = orphans(cloud)
         if left:
             steps.append((False, f"{len(left)} VM(s) left by Konstruktor jobs that no longer run are costing money: "
-                                 f"{', '.join(i['id'] for i in left)}. `python -m engine cloud cleanup` deletes them."))
+                                 f"{', '.join(i['id'] for i in left)}. `python launcher.py engine cloud cleanup` deletes them."))
         cloud.compute.subnet_id(settings.zone)
         steps.append((True, f"There is a subnet in {settings.zone} for the VM."))
     except CloudError as e:
@@ -96,7 +112,7 @@ def _setup(args) -> int:
         if not path.is_file():
             raise UserError(f"The key file {path} does not exist.")
         save_credentials(root, key=parse_key(path.read_text(encoding="utf-8"), str(path)))
-    print("Saved. Run `python -m engine cloud check` to test the connection.", file=sys.stderr)
+    print("Saved. Run `python launcher.py engine cloud check` to test the connection.", file=sys.stderr)
     return 0
 
 
@@ -127,7 +143,7 @@ def _jobs(args) -> int:
         print(f"(leftover VMs not checked: {e})", file=sys.stderr)
         left = []
     for inst in left:
-        print(f"leftover VM {inst['id']} ({inst.get('status')}); `python -m engine cloud cleanup` deletes it")
+        print(f"leftover VM {inst['id']} ({inst.get('status')}); `python launcher.py engine cloud cleanup` deletes it")
     return 0
 
 
@@ -209,7 +225,7 @@ def confirm_cloud(*, yes: bool) -> bool:
     settings = load_settings(root)
     if not settings.configured or not secrets_path(root).exists():
         missing = settings.missing() + ([] if secrets_path(root).exists() else ["the key"])
-        raise UserError(f"Yandex Cloud is not set up yet: give {', '.join(missing)} with `python -m engine cloud "
+        raise UserError(f"Yandex Cloud is not set up yet: give {', '.join(missing)} with `python launcher.py engine cloud "
                         "setup` or in the app's Settings.")
     print(f"Yandex Cloud: {estimate(settings)['text']}", file=sys.stderr)
     if yes:
@@ -232,3 +248,15 @@ def train_in_cloud(run_dir: Path, *, yes: bool, quiet: bool, confirmed: bool = F
     job = submit(cloud, run_dir)
     print(f"cloud job {job.id}", file=sys.stderr)
     return follow(cloud, job.id, quiet=quiet)
+
+
+EXTENSION = Extension(
+    commands=add_parser,
+    train_arguments=_train_arguments,
+    targets={
+        "yandex": Target("a Yandex Cloud GPU VM", confirm=lambda args: confirm_cloud(yes=args.yes),
+                         train=lambda run_dir, args, confirmed: train_in_cloud(
+                             run_dir, yes=args.yes, quiet=args.quiet or args.json, confirmed=confirmed)),
+        "auto": Target("a local GPU, this CPU for small jobs, else Yandex Cloud; see README", choose=_choose),
+    },
+)

@@ -115,7 +115,7 @@ class Jobs:
         with self._connect() as db:
             row = db.execute("SELECT * FROM cloud_jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
-            raise UserError(f"There is no cloud job '{job_id}'; `python -m engine cloud jobs` lists them.")
+            raise UserError(f"There is no cloud job '{job_id}'; `python launcher.py engine cloud jobs` lists them.")
         return _job(row)
 
     def list(self) -> list[Job]:
@@ -320,7 +320,7 @@ class JobDriver:
         """The VM was preempted or lost mid-run: delete it and start a new one that resumes from the checkpoint."""
         if job.attempt >= MAX_ATTEMPTS:
             raise CloudError(f"The cloud VM stopped {job.attempt} times before training finished; try again later "
-                             "or turn off 'preemptible' in Settings (or with `python -m engine cloud setup`).", "preempted")
+                             "or turn off 'preemptible' in Settings (or with `python launcher.py engine cloud setup`).", "preempted")
         self._log(job, f"The cloud VM stopped (attempt {job.attempt}); starting a new one that resumes from the "
                        "last checkpoint")
         if job.instance_id:
@@ -431,7 +431,7 @@ class JobDriver:
             except CloudError as e:
                 why = "" if str(e) == message else f" ({e})"
                 message += (f" The cloud VM may still be running: deleting it failed{why}; "
-                            "`python -m engine cloud cleanup` deletes it.")
+                            "`python launcher.py engine cloud cleanup` deletes it.")
         self._tidy_bucket(job)
         EventWriter(job.run_dir).emit("failed", message=message)
         return self.cloud.jobs.update(job.id, "failed", state="failed", message=message)

@@ -1,8 +1,9 @@
-"""CloudRunner: the app's runner with Yandex Cloud as a second place to train, behind LocalRunner's interface.
+"""CloudRunner: the engine's Runner protocol for Yandex Cloud (target "yandex"), beside the LocalRunner.
 
-Local runs go to the wrapped LocalRunner unchanged. A cloud run has the same run folder (config.yaml,
-events.jsonl mirrored from the VM, then metrics, checkpoints and artifacts); a driver thread moves its job
-along, and a restarted app picks unfinished jobs up again from the journal.
+A cloud run has the same run folder as a local one (config.yaml, events.jsonl mirrored from the VM, then
+metrics, checkpoints and artifacts); a driver thread moves its job along, and a restarted app picks
+unfinished jobs up again from the journal. It also finds and deletes VMs no job owns (LEFTOVER_VMS).
+`with_cloud(ws)` composes the app's runner: this computer first, the cloud second.
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ from cloud.http import CloudError
 from cloud.jobs import ACTIVE, CLOUD_MARKER, Cloud, JobDriver, cancel, cleanup, orphans, submit
 from cloud.settings import load_settings
 from engine.config import RunConfig
+from engine.errors import UserError
 from engine.events import TERMINAL_TYPES, read_events
-from engine.runner import RunnerBusy, RunSnapshot, _fold
+from engine.runner import STOP_GRACE_S, Capabilities, Dispatcher, LocalRunner, RunnerBusy
+from engine.snapshot import RunSnapshot, fold
 
 log = logging.getLogger("konstruktor.cloud")
+TARGET = "yandex"
+LEFTOVER_VMS = "leftover-vms"  # the ability: orphans, orphans_checked, check_orphans(), delete_orphans()
+
+
+def with_cloud(workspace, *, reattach: bool = True) -> Dispatcher:
+    """The app's runner: this computer (the default) and Yandex Cloud, each run sent to the one that owns it."""
+    return Dispatcher(LocalRunner(workspace), CloudRunner(workspace, reattach=reattach))
 
 
 def cloud_job_id(run_dir: str | Path) -> str | None:
@@ -32,11 +42,10 @@ def cloud_job_id(run_dir: str | Path) -> str | None:
 
 
 class CloudRunner:
-    """LocalRunner plus cloud runs; anything not about cloud runs is the local runner's."""
+    """Trains runs of one workspace on Yandex Cloud GPU VMs, one at a time per project."""
 
-    def __init__(self, local, *, reattach: bool = True):
-        self.local = local
-        self.ws = local.ws
+    def __init__(self, workspace, *, reattach: bool = True):
+        self.ws = workspace
         self._lock = threading.RLock()
         self._drivers: dict[Path, tuple[JobDriver, threading.Thread, str | None]] = {}
         self._snapshots: dict[Path, RunSnapshot] = {}
@@ -48,28 +57,59 @@ class CloudRunner:
         else:
             self.orphans_checked.set()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.local, name)
-
     def cloud(self) -> Cloud:
+        """A client of Yandex Cloud with this workspace's saved settings."""
         return Cloud(self.ws.root, load_settings(self.ws.root))
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(targets=(TARGET,), abilities=(LEFTOVER_VMS,))
+
+    def owns(self, run_dir: Path) -> bool:
+        return cloud_job_id(run_dir) is not None
 
     # --- starting --------------------------------------------------------------------------
     def submit(self, cfg: RunConfig, *, project_id: str | None = None, dataset_id: str | None = None,
-               target: str = "local") -> Path:
-        if target != "yandex":
-            return self.local.submit(cfg, project_id=project_id, dataset_id=dataset_id)
+               target: str = TARGET) -> Path:
+        """Create a run folder for `cfg`, register it and train it on a cloud VM; refuses a busy project."""
+        if target != TARGET:
+            raise UserError(f"The cloud runner trains on '{TARGET}', not on '{target}'.")
         with self._lock:
-            busy = self.active_run(project_id) if project_id else None
-            if busy is not None:
-                raise RunnerBusy(busy)
+            self._refuse_if_busy(project_id)
             cloud = self.cloud()  # fails with a plain message before any folder is made when not set up
             run_dir = self.ws.new_run_dir(cfg.model)
             cfg.save(run_dir)
             self.ws.register_run(run_dir, project_id=project_id, dataset_id=dataset_id, model=cfg.model, mode=cfg.mode)
-            job = submit(cloud, run_dir)
-            self._follow(cloud, job.id, run_dir.resolve(), project_id)
+            self._submit(cloud, run_dir.resolve(), project_id)
             return run_dir
+
+    def start(self, run_dir: str | Path, *, project_id: str | None = None) -> None:
+        """Train an existing run folder (new, or to resume) on a cloud VM."""
+        run_dir = Path(run_dir).resolve()
+        with self._lock:
+            self._refuse_if_busy(project_id, run_dir)
+            self._submit(self.cloud(), run_dir, project_id)
+
+    def _submit(self, cloud: Cloud, run_dir: Path, project_id: str | None) -> None:
+        job = submit(cloud, run_dir)
+        self._snapshots.pop(run_dir, None)
+        self._follow(cloud, job.id, run_dir, project_id)
+
+    def _refuse_if_busy(self, project_id: str | None, run_dir: Path | None = None) -> None:
+        busy = self.active_run(project_id) if project_id else None
+        if busy is None and run_dir is not None and self._cloud_alive(run_dir):
+            busy = run_dir
+        if busy is not None:
+            raise RunnerBusy(busy)
+
+    def release(self, run_dir: str | Path) -> None:
+        """Let a cloud run that no longer trains become a local one (its marker goes); RunnerBusy while it trains."""
+        run_dir = Path(run_dir).resolve()
+        with self._lock:
+            if self._cloud_alive(run_dir):
+                raise RunnerBusy(run_dir)
+            (run_dir / CLOUD_MARKER).unlink(missing_ok=True)
+            self._snapshots.pop(run_dir, None)
+            self._drivers.pop(run_dir, None)
 
     def _follow(self, cloud: Cloud, job_id: str, run_dir: Path, project_id: str | None) -> None:
         driver = JobDriver(cloud, job_id)
@@ -102,7 +142,7 @@ class CloudRunner:
             if cloud.settings.configured:
                 self.orphans = orphans(cloud)
                 for inst in self.orphans:
-                    log.warning("a VM no job owns is running: %s; `python -m engine cloud cleanup` deletes it",
+                    log.warning("a VM no job owns is running: %s; `python launcher.py engine cloud cleanup` deletes it",
                                 inst["id"])
         except Exception as e:  # no credentials, no network: nothing to re-attach now
             log.info("cloud re-attach skipped: %s", e)
@@ -133,25 +173,13 @@ class CloudRunner:
                 except CloudError as e:  # the deletion's own answer (or error) matters more than a fresh list
                     log.info("listing leftover VMs after cleanup failed: %s", e)
 
-    def start(self, run_dir: str | Path, *, project_id: str | None = None) -> None:
-        """Resume a run on this computer; a finished cloud run becomes a local one (its marker goes)."""
-        run_dir = Path(run_dir).resolve()
-        if cloud_job_id(run_dir) is not None:
-            if self._cloud_alive(run_dir):
-                raise RunnerBusy(run_dir)
-            (run_dir / CLOUD_MARKER).unlink(missing_ok=True)
-            self._snapshots.pop(run_dir, None)
-        self.local.start(run_dir, project_id=project_id)
-
     # --- watching --------------------------------------------------------------------------
     def _cloud_alive(self, run_dir: Path) -> bool:
         entry = self._drivers.get(run_dir)
         return entry is not None and entry[1].is_alive()
 
     def active_run(self, project_id: str | None) -> Path | None:
-        found = self.local.active_run(project_id)
-        if found is not None:
-            return found
+        """The cloud run training now in this project, if any."""
         with self._lock:
             for run_dir, (_, thread, pid) in self._drivers.items():
                 if pid == project_id and thread.is_alive():
@@ -159,20 +187,20 @@ class CloudRunner:
         return None
 
     def active_runs(self) -> list[Path]:
+        """Every cloud run this app drives now."""
         with self._lock:
-            return self.local.active_runs() + [d for d in self._drivers if self._cloud_alive(d)]
+            return [d for d in self._drivers if self._cloud_alive(d)]
 
     def snapshot(self, run_dir: str | Path) -> RunSnapshot:
+        """The run's state from its mirrored events, and from the job while those don't say it ended."""
         run_dir = Path(run_dir).resolve()
-        job_id = cloud_job_id(run_dir)
-        if job_id is None:
-            return self.local.snapshot(run_dir)
         with self._lock:
             snap = self._snapshots.setdefault(run_dir, RunSnapshot(run_dir))
             events, snap.offset = read_events(run_dir, snap.offset)
             for e in events:
-                _fold(snap, e)
-            if snap.status in TERMINAL_TYPES:
+                fold(snap, e)
+            job_id = cloud_job_id(run_dir)
+            if snap.status in TERMINAL_TYPES or job_id is None:
                 return snap
             try:
                 job = self.cloud().jobs.get(job_id)
@@ -185,12 +213,12 @@ class CloudRunner:
             return snap
 
     # --- stopping --------------------------------------------------------------------------
-    def stop(self, run_dir: str | Path, grace_s: float = 10.0) -> bool:
-        """Cancel a cloud run (its VM is deleted before this returns), or stop a local one."""
+    def stop(self, run_dir: str | Path, grace_s: float = STOP_GRACE_S) -> bool:
+        """Cancel a cloud run: its VM is deleted before this returns."""
         run_dir = Path(run_dir).resolve()
         job_id = cloud_job_id(run_dir)
         if job_id is None:
-            return self.local.stop(run_dir, grace_s)
+            return False
         with self._lock:
             entry = self._drivers.get(run_dir)
         if entry is not None and entry[1].is_alive():
@@ -201,5 +229,4 @@ class CloudRunner:
         return job.state == "cancelled"
 
     def shutdown(self, grace_s: float = 5.0) -> None:
-        """Stop local runs; cloud jobs go on in the cloud and are picked up again at the next start."""
-        self.local.shutdown(grace_s)
+        """Nothing to stop: cloud jobs go on in the cloud and are picked up again at the next start."""

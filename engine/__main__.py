@@ -1,5 +1,9 @@
 """Command line: python -m engine {train,evaluate,predict,export,open,models,import,compare}.
 
+It trains on this computer. `main(argv, extensions=...)` lets another package add sub-commands and
+training targets (engine.commandline.Extension): launcher.py composes the engine with the cloud that way
+(`python launcher.py engine ...`, in the desktop app `Konstruktor engine ...`).
+
 Exit codes: 0 success; 2 bad input (one sentence on stderr, no traceback); 1 internal error;
 130 cancelled.
 """
@@ -10,8 +14,11 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
+from engine.commandline import LOCAL, Extension, Handler, Target, import_data, setting_choices
 from engine.errors import UserError
 
 # Offline hygiene for the libraries we drive, set before any of them is imported.
@@ -22,9 +29,16 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m engine", description="Konstruktor engine: train, evaluate, "
-                                "predict with small-data image classifiers, offline.")
+FULL_CLI = "python launcher.py engine"  # the engine with every extension (the desktop app: `Konstruktor engine`)
+
+
+def _parser(prog: str, extensions: Sequence[Extension]) -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    from engine.compare.cli import add_parser as add_compare_parser
+    from engine.config import AugmentPreset, Mode
+
+    more = None if extensions else f"Training in the cloud, and its commands: `{FULL_CLI} ...` (these commands and more)."
+    p = argparse.ArgumentParser(prog=prog, description="Konstruktor engine: train, evaluate, "
+                                "predict with small-data image classifiers, offline.", epilog=more)
     ws_help = "workspace folder (default: $KONSTRUKTOR_WORKSPACE or the user data folder)"
     p.add_argument("--workspace", help=ws_help)
     # Accepted after the sub-command too (`train ... --workspace WS`), as people naturally type it.
@@ -37,23 +51,27 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help="a folder of class folders, a folder with train/val/test, a .zip, a .csv, "
                                   "or an imported dataset folder")
     t.add_argument("--model", help="model name (see `python -m engine models`)")
-    t.add_argument("--mode", choices=["auto", "linear-probe", "fine-tune", "full", "scratch"])
+    t.add_argument("--mode", choices=get_args(Mode))
     t.add_argument("--epochs", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--batch-size", type=int)
-    t.add_argument("--augment", choices=["none", "light", "medium", "strong"])
+    t.add_argument("--augment", choices=get_args(AugmentPreset))
     t.add_argument("--no-hflip", action="store_true", help="never mirror images (mirror-sensitive classes)")
-    t.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--device", choices=setting_choices("device"))
     t.add_argument("--weights", help="a weights file to start from instead of the defaults")
     t.add_argument("--budget-minutes", type=float)
     t.add_argument("--out", help="the run folder to create (default: a new folder in the workspace)")
     t.add_argument("--config", help="a YAML RunConfig; flags given here override it")
     t.add_argument("--json", action="store_true", help="print the final metrics as JSON on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress output")
-    t.add_argument("--target", choices=["local", "yandex", "auto"], default="local",
-                   help="where to train: this computer, a Yandex Cloud GPU VM, or auto (see README)")
-    t.add_argument("--yes", action="store_true", help="accept the cloud cost estimate without asking")
+    targets = _targets(extensions)
+    # No argparse choices: a target only the full command line has gets a sentence saying where it is.
+    t.add_argument("--target", default=LOCAL, metavar="{" + ",".join([LOCAL, *targets]) + "}",
+                   help="where to train: local (this computer)" + "".join(f", {n} ({x.help})" for n, x in targets.items()))
+    for ext in extensions:
+        if ext.train_arguments:
+            ext.train_arguments(t)
 
     e = sub.add_parser("evaluate", parents=[common], help="metrics of a finished run, on its own test split or on other data")
     e.add_argument("run_dir")
@@ -84,40 +102,33 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", parents=[common], help="list the models and whether they work offline")
     m.add_argument("--json", action="store_true")
 
-    c = sub.add_parser("compare", parents=[common], help="train several candidates (model:mode) on one split within "
-                       "a time budget and rank them")
-    c.add_argument("--data", required=True, help="the data, as for train (imported once: one split for every candidate)")
-    c.add_argument("--candidates", help="model:mode[:key=value,...] items separated by spaces or semicolons, e.g. "
-                                        "'tf_efficientnet_lite0:linear-probe mobilenetv2:fine-tune:search=lr,epochs' "
-                                        "(default: a set for this computer's CPU or GPU)")
-    c.add_argument("--budget-minutes", type=float, help="total time; candidates that won't fit are skipped with a reason")
-    c.add_argument("--search", help="search these settings in every fine-tune/full/scratch candidate: lr, epochs or "
-                                    "lr,epochs")
-    c.add_argument("--repeats", type=int, help="train each candidate with this many seeds and report the spread")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    c.add_argument("--out", help="the compare folder to create (default: a new folder in the workspace)")
-    c.add_argument("--json", action="store_true", help="print the leaderboard as JSON on stdout")
-    c.add_argument("--quiet", action="store_true", help="no progress output")
-    c.add_argument("--no-index", action="store_true", help=argparse.SUPPRESS)  # the UI indexes the runs itself
+    add_compare_parser(sub, common)
 
     i = sub.add_parser("import", parents=[common], help="import and check a dataset without training")
     i.add_argument("source")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--json", action="store_true")
-    from cloud.cli import add_parser as add_cloud_parser
+    handlers: dict[str, Handler] = {"train": lambda args: cmd_train(args, targets), "evaluate": cmd_evaluate,
+                                    "predict": cmd_predict, "export": cmd_export, "open": cmd_open,
+                                    "models": cmd_models, "import": cmd_import, "compare": cmd_compare}
+    for ext in extensions:
+        if ext.commands:
+            handlers.update(ext.commands(sub, common))
+    return p, handlers
 
-    add_cloud_parser(sub, common)
-    return p
+
+def _targets(extensions: Sequence[Extension]) -> dict[str, Target]:
+    return {name: target for ext in extensions for name, target in ext.targets.items()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, extensions: Sequence[Extension] = (), prog: str = "python -m engine") -> int:
+    """Run one command; `extensions` add sub-commands and training targets (see engine.commandline)."""
+    parser, handlers = _parser(prog, extensions)
+    args = parser.parse_args(argv)
     if args.workspace:
         os.environ["KONSTRUKTOR_WORKSPACE"] = str(Path(args.workspace).expanduser().resolve())
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
-                "open": cmd_open, "models": cmd_models, "import": cmd_import, "compare": cmd_compare, "cloud": cmd_cloud}[args.command](args)
+        return handlers[args.command](args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -131,19 +142,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- import --------------------------------------------------------------------------------
 
-def _import(source: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
-            quiet: bool = False):
-    from engine.workspace import import_into_workspace
-
-    dataset_dir, manifest, report = import_into_workspace(source, seed=seed, val_fraction=val_fraction,
-                                                          test_fraction=test_fraction)
-    if report is not None and not quiet:
-        print(report.summary(), file=sys.stderr)
-    return dataset_dir, manifest, report
-
-
 def cmd_import(args) -> int:
-    dataset_dir, manifest, report = _import(args.source, seed=args.seed, quiet=args.json)
+    dataset_dir, manifest, report = import_data(args.source, seed=args.seed, quiet=args.json)
     if args.json:
         print(json.dumps({"dataset_dir": str(dataset_dir), "id": manifest["id"], "fingerprint": manifest["fingerprint"],
                           "classes": manifest["classes"], "n_images": len(manifest["items"]),
@@ -191,16 +191,15 @@ def _config_from_args(args):
     return RunConfig.from_dict(raw, source="arguments")
 
 
-def cmd_train(args) -> int:
+def cmd_train(args, targets: dict[str, Target]) -> int:
     from engine.config import CONFIG_FILE, RunConfig
     from engine.models import get_spec
     from engine.workspace import Workspace
 
+    target = _target(args.target, targets)
     confirmed = False
-    if args.target == "yandex":  # set up and cost accepted before any folder is made
-        from cloud.cli import confirm_cloud
-
-        if not confirm_cloud(yes=args.yes):
+    if target is not None and target.confirm:  # set up and cost accepted before any folder is made
+        if not target.confirm(args):
             return 130
         confirmed = True
     if args.run_dir:
@@ -211,8 +210,8 @@ def cmd_train(args) -> int:
     else:
         cfg = _config_from_args(args)
         get_spec(cfg.model)  # an unknown model name fails before any import work
-        dataset_dir, manifest, _ = _import(cfg.data, seed=cfg.seed, val_fraction=cfg.val_fraction,
-                                           test_fraction=cfg.test_fraction, quiet=args.quiet or args.json)
+        dataset_dir, manifest, _ = import_data(cfg.data, seed=cfg.seed, val_fraction=cfg.val_fraction,
+                                               test_fraction=cfg.test_fraction, quiet=args.quiet or args.json)
         cfg = cfg.model_copy(update={"data": str(dataset_dir)})
         ws = Workspace()
         if args.out:
@@ -229,12 +228,11 @@ def cmd_train(args) -> int:
     from engine.progress import ProgressPrinter
 
     printer = None if (args.quiet or args.json) else ProgressPrinter(sys.stderr)
-    if _train_target(args, run_dir) == "yandex":
-        from cloud.cli import train_in_cloud
-
-        code = train_in_cloud(Path(run_dir), yes=args.yes, quiet=args.quiet or args.json, confirmed=confirmed)
-    else:
+    where = target.choose(Path(run_dir), args) if target is not None and target.choose else args.target
+    if where == LOCAL:
         code = train.run(run_dir, echo=printer)
+    else:
+        code = _target(where, targets).train(Path(run_dir), args, confirmed)
     if printer:
         printer.close()
     if not args.run_dir:
@@ -258,22 +256,17 @@ def cmd_train(args) -> int:
     return code
 
 
-def _train_target(args, run_dir: Path) -> str:
-    """'local' or 'yandex' for `--target`; auto says why it chose."""
-    if args.target == "local":
-        return "local"
-    from cloud.target import choose_target
-
-    target, reason = choose_target(args.target, run_dir)
-    if not (args.quiet or args.json):
-        print(reason, file=sys.stderr)
-    return target
-
-
-def cmd_cloud(args) -> int:
-    from cloud.cli import cmd_cloud as run
-
-    return run(args)
+def _target(name: str, targets: dict[str, Target]) -> Target | None:
+    """The extension's target called `name`; None for this computer. Refuses a name nothing here trains on."""
+    if name == LOCAL:
+        return None
+    if name in targets:
+        return targets[name]
+    if not targets:
+        raise UserError(f"This command line trains on this computer only (--target {LOCAL}); to train on "
+                        f"'{name}' run `{FULL_CLI} train ... --target {name}` (in the desktop app: "
+                        f"`Konstruktor engine train ...`).")
+    raise UserError(f"--target {name} is not a place to train; use one of {', '.join([LOCAL, *targets])}.")
 
 
 def _refresh_index(run_dir: Path) -> None:
@@ -372,7 +365,7 @@ def cmd_open(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from engine.compare import cli
+    from engine.compare.cli import cli
 
     return cli(args)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import IO
 
+from engine.snapshot import upgrade_event
+
 
 class ProgressPrinter:
     """Callable that takes events (as EventWriter's echo) and draws them on a stream."""
@@ -14,6 +16,7 @@ class ProgressPrinter:
         self._phase = None
 
     def __call__(self, event: dict) -> None:
+        event = upgrade_event(event)  # an older run's "resumed" / "epoch N/M done" logs are events too
         kind = event["type"]
         if kind == "progress":
             self._progress(event)
@@ -21,9 +24,8 @@ class ProgressPrinter:
             self._write(f"Training {event['model']} ({event['mode']}) on {event['device']}: "
                         f"{event['n_train']} train / {event['n_val']} val / {event['n_test']} test images."
                         + (" Resuming." if event.get("resumed") else ""))
-        elif kind == "log":
-            if event.get("message") not in ("resumed",) and not str(event.get("message", "")).startswith("epoch "):
-                self._write(("warning: " if event.get("level") == "warning" else "") + event["message"])
+        elif kind == "log":  # epoch_end and resumed are not drawn: the metrics line and the start say them
+            self._write(("warning: " if event.get("level") == "warning" else "") + event["message"])
         elif kind == "metrics" and event.get("epoch") is not None and event.get("split") == "val":
             v = event["values"]
             self._write(f"epoch {event['epoch']}: val accuracy {v['accuracy']:.3f}, macro-F1 {v['macro_f1']:.3f}, "

@@ -1,9 +1,11 @@
-"""LocalRunner: starts training runs in child processes, watches them through events.jsonl, stops them.
+"""Runners: the `Runner` protocol, LocalRunner (training on this computer), and the Dispatcher that holds
+runners by target and sends each call to the runner that owns the run.
 
-The one place that knows how to start the engine in a child process (`engine_command`). Each run
-gets its own process group, so Stop ends the trainer and anything it started. The runner keeps
-no state that a restart would lose: the run folders (config.yaml, events.jsonl, .pid) are the
-truth, and a new runner re-attaches to the runs that are still going.
+The one place that starts the engine in a child process (`start_engine`, `engine_command`) and stops
+a process group (`stop_process`). Each local run gets its own process group, so Stop ends the trainer
+and anything it started. A runner keeps no state that a restart would lose: the run folders
+(config.yaml, events.jsonl, .pid) are the truth, and a new runner re-attaches to the runs still going.
+Other places to train (the cloud) implement `Runner` outside the engine; the engine never imports them.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.config import CONFIG_FILE, RunConfig
 from engine.errors import UserError
-from engine.events import PID_FILE, TERMINAL_TYPES, EventWriter, owner_alive, read_events, read_pid
+from engine.events import PID_FILE, TERMINAL_TYPES, EventWriter, owner_alive, pid_alive, read_events, read_pid
 from engine.fsutil import atomic_write_text
+from engine.snapshot import RunSnapshot, fold
 
 CONSOLE_FILE = "console.log"
 STOP_GRACE_S = 10.0
+LOCAL = "local"  # the target LocalRunner serves: this computer
 _SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,27 +64,94 @@ def engine_env(workspace_root: str | Path) -> dict[str, str]:
     return env
 
 
-@dataclass
-class RunSnapshot:
-    """What a UI needs to draw a run: its status, the latest progress and the metrics so far."""
+def start_engine(*args: str, cwd: str | Path, workspace_root: str | Path, own_group: bool = True) -> subprocess.Popen:
+    """Start `engine ARGS` in a child process, its output appended to `cwd`/console.log.
 
-    run_dir: Path
-    status: str = "created"  # created, starting, running, done, failed, cancelled, interrupted
-    start: dict[str, Any] = field(default_factory=dict)
-    progress: dict[str, Any] = field(default_factory=dict)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    message: str | None = None
-    offset: int = 0
+    With `own_group` it leads a process group of its own (Stop reaches everything it starts); without, it
+    shares this process's group, so a Ctrl+C or a group-wide Stop that reaches this process reaches it too.
+    """
+    console = open(Path(cwd) / CONSOLE_FILE, "ab")  # noqa: SIM115 - the child owns it from here
+    try:
+        return subprocess.Popen(engine_command(*args), cwd=cwd, env=engine_env(workspace_root),
+                                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                                **(_new_group() if own_group else {}))
+    finally:
+        console.close()
 
-    @property
-    def active(self) -> bool:
-        return self.status in ("starting", "running")
 
-    @property
-    def version(self) -> tuple[int, str]:
-        """Changes whenever anything a UI shows changes."""
-        return self.offset, self.status
+def stop_process(process: subprocess.Popen | int, *, group: bool = True, grace_s: float = STOP_GRACE_S,
+                 alive: Callable[[], bool] | None = None) -> None:
+    """Ask a process (with `group`, its whole process group) to stop with SIGTERM; SIGKILL after `grace_s`.
+
+    `alive` says whether it still runs (default: the child's poll, or its pid); a group is killed even once
+    its leader has ended, as helpers it started may linger.
+    """
+    proc = process if isinstance(process, subprocess.Popen) else None
+    pid = proc.pid if proc is not None else int(process)
+    if alive is None:
+        alive = (lambda: proc.poll() is None) if proc is not None else (lambda: pid_alive(pid))
+    _signal(pid, signal.SIGTERM, group)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and alive():
+        time.sleep(0.1)
+    if group or alive():
+        _signal(pid, signal.SIGKILL, group)
+    if proc is not None:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+# --- the protocol ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a runner can do: the targets it trains on, and abilities beyond training (named by their owner)."""
+
+    targets: tuple[str, ...]
+    abilities: tuple[str, ...] = ()
+
+    def serves(self, target: str) -> bool:
+        return target in self.targets
+
+    def can(self, ability: str) -> bool:
+        return ability in self.abilities
+
+
+class Runner(Protocol):
+    """Trains runs of one workspace somewhere, at most one at a time per project, and reports on them."""
+
+    def capabilities(self) -> Capabilities:
+        """The targets this runner serves and its extra abilities."""
+
+    def owns(self, run_dir: Path) -> bool:
+        """Whether this run folder is this runner's to watch and stop (e.g. it trains elsewhere)."""
+
+    def submit(self, cfg: RunConfig, *, project_id: str | None = None, dataset_id: str | None = None,
+               target: str = LOCAL) -> Path:
+        """Create a run folder for `cfg`, register it and start training it on `target`."""
+
+    def start(self, run_dir: str | Path, *, project_id: str | None = None) -> None:
+        """Start (or resume) training an existing run folder."""
+
+    def release(self, run_dir: str | Path) -> None:
+        """Give up a run that is not training, so another runner may train it; RunnerBusy while it trains."""
+
+    def snapshot(self, run_dir: str | Path) -> RunSnapshot:
+        """The run's state (cheap to call every second)."""
+
+    def stop(self, run_dir: str | Path, grace_s: float = STOP_GRACE_S) -> bool:
+        """Stop the run; False if nothing was running."""
+
+    def active_run(self, project_id: str | None) -> Path | None:
+        """The run training now in this project, if any."""
+
+    def active_runs(self) -> list[Path]:
+        """Every run training now."""
+
+    def shutdown(self, grace_s: float = 5.0) -> None:
+        """The app is quitting: stop or let go of the runs."""
 
 
 @dataclass
@@ -91,7 +163,7 @@ class _Tracked:
 
 
 class LocalRunner:
-    """Trains runs of one workspace on this computer, at most one at a time per project."""
+    """The Runner of this computer: trains runs of one workspace in child processes, one at a time per project."""
 
     def __init__(self, workspace):
         self.ws = workspace
@@ -100,9 +172,17 @@ class LocalRunner:
         self._snapshots: dict[Path, RunSnapshot] = {}
         self.reattach()
 
+    def capabilities(self) -> Capabilities:
+        return Capabilities(targets=(LOCAL,))
+
+    def owns(self, run_dir: Path) -> bool:
+        return Path(run_dir).resolve() in self._runs
+
     # --- starting --------------------------------------------------------------------------
-    def submit(self, cfg: RunConfig, *, project_id: str | None = None, dataset_id: str | None = None) -> Path:
+    def submit(self, cfg: RunConfig, *, project_id: str | None = None, dataset_id: str | None = None,
+               target: str = LOCAL) -> Path:
         """Create a run folder for `cfg`, register it and start training it; refuses a busy project."""
+        _check_target(self, target)
         with self._lock:
             self._refuse_if_busy(project_id)
             run_dir = self.ws.new_run_dir(cfg.model)
@@ -119,14 +199,7 @@ class LocalRunner:
             raise UserError(f"{run_dir} is not a run folder (no {CONFIG_FILE}).")
         with self._lock:
             self._refuse_if_busy(project_id, run_dir)
-            env = engine_env(self.ws.root)
-            console = open(run_dir / CONSOLE_FILE, "ab")  # noqa: SIM115 - the child owns it from here
-            try:
-                proc = subprocess.Popen(engine_command("train", str(run_dir), "--quiet"), cwd=run_dir, env=env,
-                                        stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-                                        **_new_group())
-            finally:
-                console.close()
+            proc = start_engine("train", str(run_dir), "--quiet", cwd=run_dir, workspace_root=self.ws.root)
             # The trainer writes its pid itself once it has started; writing it now covers the seconds
             # of imports before that, so a restarted UI still finds the process.
             atomic_write_text(run_dir / PID_FILE, f"{proc.pid}\n")
@@ -140,6 +213,15 @@ class LocalRunner:
             if (same_run and self._alive(tracked)) or (same_project and self._training(tracked)):
                 raise RunnerBusy(tracked.run_dir)
 
+    def release(self, run_dir: str | Path) -> None:
+        run_dir = Path(run_dir).resolve()
+        with self._lock:
+            tracked = self._runs.get(run_dir)
+            if tracked is not None and self._alive(tracked):
+                raise RunnerBusy(run_dir)
+            self._runs.pop(run_dir, None)
+            self._snapshots.pop(run_dir, None)
+
     # --- watching --------------------------------------------------------------------------
     def active_run(self, project_id: str | None) -> Path | None:
         """The run training now in this project, if any."""
@@ -150,6 +232,7 @@ class LocalRunner:
         return None
 
     def active_runs(self) -> list[Path]:
+        """Every run training now on this computer."""
         with self._lock:
             return [t.run_dir for t in self._runs.values() if self._training(t)]
 
@@ -167,7 +250,7 @@ class LocalRunner:
                 snap = self._snapshots[run_dir] = RunSnapshot(run_dir)
             events, snap.offset = read_events(run_dir, snap.offset)
             for e in events:
-                _fold(snap, e)
+                fold(snap, e)
             tracked = self._runs.get(run_dir)
             alive = self._alive(tracked) if tracked else owner_alive(run_dir)
             if snap.status in TERMINAL_TYPES:
@@ -195,16 +278,7 @@ class LocalRunner:
                 return False
             # A child we started leads its own group; a re-attached pid that doesn't is signalled alone.
             group = tracked.proc is not None or _leads_group(pid)
-        _signal(pid, signal.SIGTERM, group)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and self._alive(tracked):
-            time.sleep(0.1)
-        _signal(pid, signal.SIGKILL, group)  # also ends helpers the trainer started, if it left any
-        if tracked.proc is not None:
-            try:
-                tracked.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        stop_process(tracked.proc or pid, group=group, grace_s=grace_s, alive=lambda: self._alive(tracked))
         events, _ = read_events(run_dir)
         if not any(e["type"] in TERMINAL_TYPES for e in events):
             # Killed before it could say so itself; the run resumes from its last checkpoint when started again.
@@ -244,22 +318,93 @@ class LocalRunner:
         return owner_alive(tracked.run_dir)
 
 
-def _fold(snap: RunSnapshot, e: dict[str, Any]) -> None:
-    kind = e.get("type")
-    if kind == "start":
-        snap.start = e
-        snap.status = "running"
-        snap.message = None
-    elif kind == "progress":
-        snap.progress = e
-    elif kind == "metrics":
-        snap.metrics.append(e)
-    elif kind == "log":
-        if e.get("message") and e.get("message") != "resumed":
-            snap.logs = [*snap.logs[-49:], str(e["message"])]
-    elif kind in TERMINAL_TYPES:
-        snap.status = kind
-        snap.message = e.get("message")
+class Dispatcher:
+    """Runners by target: a run goes to the runner of its target, each later call to the runner that owns it.
+
+    The first runner is the default: it owns every run no other runner claims. A project trains one run at
+    a time whichever runner trains it.
+    """
+
+    def __init__(self, *runners: Runner):
+        if not runners:
+            raise ValueError("a Dispatcher needs at least one runner")
+        self.runners = runners
+        self._by_target: dict[str, Runner] = {}
+        for r in runners:  # the first runner that serves a target trains on it
+            for t in r.capabilities().targets:
+                self._by_target.setdefault(t, r)
+
+    def capabilities(self) -> Capabilities:
+        """Every target and ability of the runners held."""
+        caps = [r.capabilities() for r in self.runners]
+        return Capabilities(targets=tuple(dict.fromkeys(t for c in caps for t in c.targets)),
+                            abilities=tuple(dict.fromkeys(a for c in caps for a in c.abilities)))
+
+    def runner_for(self, target: str) -> Runner:
+        """The runner that trains on `target`."""
+        try:
+            return self._by_target[target]
+        except KeyError:
+            raise UserError(f"Nothing here trains on '{target}'; the choices are "
+                            f"{', '.join(self._by_target)}.") from None
+
+    def with_ability(self, ability: str) -> Runner | None:
+        """The runner that has `ability` (see Capabilities), or None when none has."""
+        return next((r for r in self.runners if r.capabilities().can(ability)), None)
+
+    def owner(self, run_dir: str | Path) -> Runner:
+        """The runner that watches and stops this run."""
+        run_dir = Path(run_dir).resolve()
+        # The others first: the default runner may see a run that trains elsewhere as one of its own.
+        return next((r for r in self.runners[1:] if r.owns(run_dir)), self.runners[0])
+
+    def owns(self, run_dir: Path) -> bool:
+        return True
+
+    def submit(self, cfg: RunConfig, *, project_id: str | None = None, dataset_id: str | None = None,
+               target: str = LOCAL) -> Path:
+        """Create and start a run on `target`; refuses a project that trains already, anywhere."""
+        runner = self.runner_for(target)
+        self._refuse_if_busy(project_id)
+        return runner.submit(cfg, project_id=project_id, dataset_id=dataset_id, target=target)
+
+    def start(self, run_dir: str | Path, *, project_id: str | None = None, target: str = LOCAL) -> None:
+        """Start (or resume) a run folder on `target`; the runner that had it lets it go first."""
+        runner = self.runner_for(target)
+        self._refuse_if_busy(project_id)
+        owner = self.owner(run_dir)
+        if owner is not runner:
+            owner.release(run_dir)
+        runner.start(run_dir, project_id=project_id)
+
+    def release(self, run_dir: str | Path) -> None:
+        self.owner(run_dir).release(run_dir)
+
+    def _refuse_if_busy(self, project_id: str | None) -> None:
+        busy = self.active_run(project_id) if project_id is not None else None
+        if busy is not None:
+            raise RunnerBusy(busy)
+
+    def snapshot(self, run_dir: str | Path) -> RunSnapshot:
+        return self.owner(run_dir).snapshot(run_dir)
+
+    def stop(self, run_dir: str | Path, grace_s: float = STOP_GRACE_S) -> bool:
+        return self.owner(run_dir).stop(run_dir, grace_s)
+
+    def active_run(self, project_id: str | None) -> Path | None:
+        return next((d for r in self.runners if (d := r.active_run(project_id)) is not None), None)
+
+    def active_runs(self) -> list[Path]:
+        return [d for r in self.runners for d in r.active_runs()]
+
+    def shutdown(self, grace_s: float = 5.0) -> None:
+        for r in self.runners:
+            r.shutdown(grace_s)
+
+
+def _check_target(runner: Runner, target: str) -> None:
+    if not runner.capabilities().serves(target):
+        raise UserError(f"This runner trains on {', '.join(runner.capabilities().targets)}, not on '{target}'.")
 
 
 def _ended_message(run_dir: Path, tracked: _Tracked | None) -> str:

@@ -20,6 +20,12 @@ def engine_cli(*args: str, env: dict | None = None, timeout: float = 600) -> sub
                           env=env or os.environ.copy(), timeout=timeout)
 
 
+def launcher_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python launcher.py engine ARGS`: the engine's command line with the cloud composed in, as the app has it."""
+    return subprocess.run([sys.executable, "launcher.py", "engine", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env or os.environ.copy(), timeout=timeout)
+
+
 def start_app(workspace: Path, *extra: str, env: dict | None = None,
               ignore_sigint: bool = False) -> tuple[subprocess.Popen, str]:
     """launcher.py on a free port with its own workspace; returns the process and the URL once /health answers.

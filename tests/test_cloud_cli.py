@@ -1,5 +1,6 @@
 # ruff: noqa: F811 - pytest fixtures imported from cloud_stub are used as arguments
-"""The cloud through the command line: train --target yandex, kill the client, attach again, check, cleanup."""
+"""The cloud through the command line (`launcher.py engine`, where the engine and the cloud are composed):
+train --target yandex, kill the client, attach again, check, cleanup; the engine alone points there."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clitools import engine_cli
+from clitools import engine_cli, launcher_cli
 from cloud_stub import BUCKET, FOLDER, cloud_ws, s3_url, sa_key, stub, wait_for  # noqa: F401 - fixtures
 from imagegen import make_pattern_folder
 
@@ -24,7 +25,7 @@ def test_killed_client_reattaches_and_the_cloud_run_works_like_a_local_one(cloud
     data = make_pattern_folder(tmp_path / "patterns", per_class=8)
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("image_size: 64\nbatch_size: 8\neval: {cv: 'off'}\n")
-    client = subprocess.Popen([sys.executable, "-m", "engine", "train", "--data", str(data), "--mode", "linear-probe",
+    client = subprocess.Popen([sys.executable, "launcher.py", "engine", "train", "--data", str(data), "--mode", "linear-probe",
                                "--config", str(cfg), "--target", "yandex", "--yes"], cwd=ROOT, env=os.environ.copy(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -35,9 +36,9 @@ def test_killed_client_reattaches_and_the_cloud_run_works_like_a_local_one(cloud
         os.killpg(client.pid, signal.SIGKILL)  # the app is closed mid-job, without warning
         client.wait()
     assert b"about" in client.stderr.read()  # the cost estimate was shown before submitting
-    listing = engine_cli("cloud", "jobs")
+    listing = launcher_cli("cloud", "jobs")
     assert job.id in listing.stdout and "running" in listing.stdout
-    attached = engine_cli("cloud", "attach")
+    attached = launcher_cli("cloud", "attach")
     assert attached.returncode == 0, attached.stderr
     assert f"{job.id}: done" in attached.stdout
     assert stub.live_instances() == []
@@ -50,7 +51,7 @@ def test_killed_client_reattaches_and_the_cloud_run_works_like_a_local_one(cloud
 
 
 def test_check_reports_each_step_in_plain_words(cloud_ws, stub, monkeypatch):
-    r = engine_cli("cloud", "check")
+    r = launcher_cli("cloud", "check")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "The key works" in r.stdout and f"bucket '{BUCKET}' is reachable" in r.stdout
 
@@ -78,8 +79,8 @@ def test_cleanup_deletes_vms_left_by_jobs_this_workspace_no_longer_runs(cloud_ws
                                        idempotency_key="k-ghost")
     ghost = op["metadata"]["instanceId"]
     assert [i["id"] for i in orphans(cloud)] == [ghost]
-    assert ghost in engine_cli("cloud", "jobs").stdout  # reported
-    r = engine_cli("cloud", "cleanup")
+    assert ghost in launcher_cli("cloud", "jobs").stdout  # reported
+    r = launcher_cli("cloud", "cleanup")
     assert r.returncode == 0 and "Deleted 1" in r.stdout
     assert stub.live_instances() == []
 
@@ -87,6 +88,18 @@ def test_cleanup_deletes_vms_left_by_jobs_this_workspace_no_longer_runs(cloud_ws
 def test_setup_refuses_several_gpus_until_training_uses_them(cloud_ws):
     from cloud.settings import load_settings
 
-    r = engine_cli("cloud", "setup", "--gpus", "2")
+    r = launcher_cli("cloud", "setup", "--gpus", "2")
     assert r.returncode != 0 and "Training on 2 GPUs is not supported yet" in r.stderr
     assert "Traceback" not in r.stderr and load_settings(cloud_ws).gpus == 1
+
+
+def test_the_engine_alone_trains_here_and_names_the_command_that_trains_in_the_cloud(tmp_path):
+    env = {**os.environ, "KONSTRUKTOR_WORKSPACE": str(tmp_path / "ws")}
+    r = engine_cli("train", "--data", str(tmp_path / "none"), "--target", "yandex", env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "invalid choice" not in r.stderr
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()]  # one sentence
+    assert "python launcher.py engine train ... --target yandex" in r.stderr
+    assert not (tmp_path / "ws" / "runs").exists()  # refused before any folder is made
+    assert "python launcher.py engine" in engine_cli("--help", env=env).stdout
+    r = launcher_cli("train", "--data", str(tmp_path / "none"), "--target", "moon", env=env)
+    assert r.returncode == 2 and "use one of local, yandex, auto" in r.stderr

@@ -49,9 +49,8 @@ def test_settings_form_keeps_the_key_private_and_checks_the_connection(stub, sa_
 
 def test_train_tab_runner_trains_in_the_cloud_and_stop_deletes_the_vm(stub, sa_key, tmp_path, monkeypatch):
     from cloud.auth import save_credentials
-    from cloud.runner import CloudRunner
+    from cloud.runner import with_cloud
     from cloud.settings import CloudSettings, save_settings
-    from engine.runner import LocalRunner
 
     root = tmp_path / "ws"
     monkeypatch.setenv("KONSTRUKTOR_WORKSPACE", str(root))
@@ -61,7 +60,7 @@ def test_train_tab_runner_trains_in_the_cloud_and_stop_deletes_the_vm(stub, sa_k
     template = prepare_run(root, make_pattern_folder(tmp_path / "patterns", per_class=8), mode="full", epochs=30,
                            early_stopping_patience=0)
     cfg = RunConfig.load(template)
-    runner = CloudRunner(LocalRunner(ws), reattach=False)
+    runner = with_cloud(ws, reattach=False)  # the app's runner: a cloud run goes to the cloud's part of it
     pid = ws.create_project("cloud")
     run_dir = runner.submit(cfg, project_id=pid, target="yandex")
     assert runner.active_run(pid) == run_dir.resolve()
@@ -89,10 +88,10 @@ def _ghost_vm(root, stub, job_id: str) -> str:
 
 
 def _runner(root, **kw):
-    from cloud.runner import CloudRunner
-    from engine.runner import LocalRunner
+    """The cloud part of the app's runner: the one with the leftover-VM ability, which these pages use."""
+    from cloud.runner import LEFTOVER_VMS, with_cloud
 
-    return CloudRunner(LocalRunner(Workspace(root)), **kw)
+    return with_cloud(Workspace(root), **kw).with_ability(LEFTOVER_VMS)
 
 
 def test_a_leftover_vm_found_at_start_is_shown_and_delete_removes_every_current_one(cloud_ws, stub):

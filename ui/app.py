@@ -174,12 +174,10 @@ def password_auth(user: str, password: str):
 
 def launch(ws, *, host: str, port: int, share: bool, auth, open_browser: bool) -> int:
     """Serve the app until Ctrl+C (or SIGTERM / a closed terminal); then stop the trainings it runs."""
-    from engine.runner import LocalRunner
-
     _log_to(ws.root / "logs" / "ui.log")
-    from cloud.runner import CloudRunner
+    from cloud.runner import with_cloud
 
-    runner = CloudRunner(LocalRunner(ws))  # Yandex Cloud as a second place to train; re-attaches unfinished jobs
+    runner = with_cloud(ws)  # this computer and Yandex Cloud as a second place to train; re-attaches unfinished jobs
     # Anyone who can reach a non-loopback address is as much a stranger as a share link's visitor.
     demo = build(ws, runner, shared=share or not is_loopback(host))
     policy = Policy(bind_host=host, port=port)
