@@ -105,7 +105,7 @@ class TokenProvider:
 
     def __init__(self, credentials: dict[str, Any]):
         if not credentials or not ({"key", "oauth_token"} & set(credentials)):
-            raise CloudError("No Yandex Cloud credentials are set; add a service-account key in Settings (or `python -m engine cloud setup --key-file KEY.json`).", "auth")
+            raise CloudError("No Yandex Cloud credentials are set; add a service-account key in Settings (or `python launcher.py engine cloud setup --key-file KEY.json`).", "auth")
         self._creds = credentials
         self._lock = threading.Lock()
         self._token: str | None = None
