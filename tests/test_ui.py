@@ -33,7 +33,7 @@ def test_every_string_the_code_asks_for_exists_in_english_and_russian():
 
 def test_strings_built_from_names_exist_for_every_name():
     from engine.data.importer import KIND_TITLES
-    from ui.state import TAB_IDS
+    from ui.app import TAB_IDS
     from ui.tabs.train import MODES, PRESET_NAMES
 
     names = ([f"tab.{i}" for i in TAB_IDS] + [f"mode.{m}" for m in MODES] + [f"mode_short.{m}" for m in MODES]

@@ -47,11 +47,15 @@ def candidate_specs() -> tuple[list[str], list[str]]:
     defaults = default_candidates("cuda" if has_gpu() else "cpu")
     offered = list(defaults)
     for spec in list_models():
-        if spec.family == "ultralytics":
-            offered.append(f"{spec.name}:full")
-        elif spec.pretrained_offline:
-            offered += [f"{spec.name}:{mode}" for mode in EXTRA_MODES]
+        offered += [f"{spec.name}:{mode}" for mode in _offered_modes(spec)]
     return list(dict.fromkeys(offered)), defaults
+
+
+def _offered_modes(spec) -> tuple[str, ...]:
+    """The modes worth offering for `spec` beyond the defaults (the model family's answer, once it gives one)."""
+    if spec.family == "ultralytics":
+        return ("full",)
+    return EXTRA_MODES if spec.pretrained_offline else ()
 
 
 def _choices(lang: str, offered: list[str]) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from ui.i18n import engine_text, preset_line, t
 from ui.state import (
     PRIVATE,
     Ctx,
+    can_train_in_cloud,
     duration_text,
     has_gpu,
     headline_accuracy,
@@ -348,7 +349,7 @@ def _cloud_cost(ctx: Ctx, lang: str) -> dict | None:
     from cloud.target import cloud_ready
     from ui.tabs.settings import cost_text
 
-    if not (hasattr(ctx.runner, "cloud") and cloud_ready(ctx.ws.root)):
+    if not (can_train_in_cloud(ctx.runner) and cloud_ready(ctx.ws.root)):
         return None
     e = estimate(load_settings(ctx.ws.root))
     money = {"hourly": f"{e['hourly']:.0f}", "total": f"{e['total']:.0f}", "currency": e["currency"]}
