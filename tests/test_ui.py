@@ -168,3 +168,19 @@ def test_epoch_charts_count_whole_epochs_show_each_value_and_mark_the_best():
     assert x["axis"] == {"format": "d", "tickMinStep": 1} and x["scale"]["domain"] == [0.5, 1.5]
     assert x["title"] == "эпоха" and line["encoding"]["y"]["title"] == "точность"
     assert rule["mark"]["type"] == "rule" and label["data"]["values"] == [{"epoch": 1, "label": "лучшая: эпоха 1"}]
+
+
+def test_every_task_has_its_name_in_both_languages_and_a_project_is_created_for_the_task_picked(tmp_path):
+    from engine.tasks import DEFAULT_TASK, get_task, task_names
+    from engine.workspace import Workspace
+    from ui.state import project_task, task_title
+    from ui.tabs.projects import _task_choices
+
+    for name in task_names():
+        assert STRINGS[f"task.{name}"][0] == get_task(name).title
+    assert _task_choices("ru")[0] == ("Классификация изображений", "image-classification")
+    ws = Workspace(tmp_path / "ws")
+    pid = ws.create_project("Cats", task=task_names()[-1])
+    assert project_task(ws, pid).name == task_names()[-1]
+    assert project_task(ws, None).name == project_task(ws, "no-such-project").name == DEFAULT_TASK
+    assert task_title("en", DEFAULT_TASK) == get_task(DEFAULT_TASK).title

@@ -147,6 +147,13 @@ def project_task(ws, pid: str | None) -> Task:
     return get_task((project or {}).get("task"))
 
 
+def task_title(lang: str, name: str) -> str:
+    """A task's name for people: `task.<name>` in `lang`, else the task's own English title."""
+    from ui.i18n.strings import STRINGS
+
+    return t(lang, f"task.{name}") if f"task.{name}" in STRINGS else get_task(name).title
+
+
 def project_dataset(ws, pid: str | None) -> tuple[Path, dict] | None:
     """The project's imported dataset folder and manifest, or None before any import."""
     from engine.data import is_dataset_dir, load_manifest
