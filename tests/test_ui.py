@@ -34,7 +34,7 @@ def test_every_string_the_code_asks_for_exists_in_english_and_russian():
 def test_strings_built_from_names_exist_for_every_name():
     from engine.data.importer import KIND_TITLES
     from ui.app import TAB_IDS
-    from ui.tabs.train import MODES, PRESET_NAMES
+    from ui.tabs.train_form import MODES, PRESET_NAMES
 
     names = ([f"tab.{i}" for i in TAB_IDS] + [f"mode.{m}" for m in MODES] + [f"mode_short.{m}" for m in MODES]
              + [f"why.{m}" for m in MODES] + [f"preset.{p}" for p in PRESET_NAMES]
@@ -156,10 +156,10 @@ def test_settings_shows_the_last_lines_of_the_apps_log(tmp_path):
 def test_epoch_charts_count_whole_epochs_show_each_value_and_mark_the_best():
     import json
 
-    from ui.tabs.train import _best_epoch, epoch_chart
+    from ui.tabs.train_view import best_epoch, epoch_chart
 
     val = {1: {"loss": 0.9, "macro_f1": 0.5}, 2: {"loss": 0.4, "macro_f1": 0.8}, 3: {"loss": 0.5, "macro_f1": 0.8}}
-    assert _best_epoch(val) == 2  # a tie on macro-F1 goes to the lower loss, as training decides
+    assert best_epoch(val) == 2  # a tie on macro-F1 goes to the lower loss, as training decides
     rows = [{"epoch": 1, "value": 0.61, "series": "валидация"}]
     spec = json.loads(epoch_chart("ru", rows, "train.accuracy", 1, y_domain=[0, 1]).plot)
     line, rule, label = spec["layer"]
