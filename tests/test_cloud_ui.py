@@ -154,7 +154,7 @@ def test_without_the_cloud_or_its_network_nothing_is_shown_and_nothing_waits(stu
 
 # --- the Train tab: `auto`, and a second click before a paid run ----------------------------------
 
-FORM = ("tf_efficientnet_lite0", "fine-tune", "none", False, None, 8, None, 0, None)  # then: where
+FORM = ("tf_efficientnet_lite0", "fine-tune", "none", False, None, 8, None, 0, None, "auto")  # then: where
 
 
 @pytest.fixture

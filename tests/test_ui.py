@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import UserError
 from ui.i18n import LANGUAGES, preset_line, system_language, t
 from ui.i18n.strings import PRESET_LINES_RU, STRINGS
 
@@ -34,9 +35,10 @@ def test_every_string_the_code_asks_for_exists_in_english_and_russian():
 def test_strings_built_from_names_exist_for_every_name():
     from engine.data.importer import KIND_TITLES
     from ui.app import TAB_IDS
-    from ui.tabs.train_form import MODES, PRESET_NAMES
+    from ui.tabs.train_form import MODES, PRESET_NAMES, cv_options
 
     names = ([f"tab.{i}" for i in TAB_IDS] + [f"mode.{m}" for m in MODES] + [f"mode_short.{m}" for m in MODES]
+             + [f"train.cv_{c}" for c in cv_options()[0]]
              + [f"why.{m}" for m in MODES] + [f"preset.{p}" for p in PRESET_NAMES]
              + [f"problem.{k}" for k in KIND_TITLES]
              + [f"status.{s}" for s in ("created", "starting", "running", "done", "failed", "cancelled",
@@ -184,3 +186,35 @@ def test_every_task_has_its_name_in_both_languages_and_a_project_is_created_for_
     assert project_task(ws, pid).name == task_names()[-1]
     assert project_task(ws, None).name == project_task(ws, "no-such-project").name == DEFAULT_TASK
     assert task_title("en", DEFAULT_TASK) == get_task(DEFAULT_TASK).title
+
+
+def _train_ctx(tmp_path):
+    from imagegen import make_image_folder
+
+    from engine.data import import_dataset
+    from engine.runner import LocalRunner
+    from engine.workspace import Workspace
+    from ui.i18n import Texts
+    from ui.state import Ctx, Settings
+
+    ws = Workspace(tmp_path / "ws")
+    pid = ws.create_project("cv")
+    report = import_dataset(make_image_folder(tmp_path / "pictures"), ws.datasets_dir)
+    ws.update_project_state(pid, dataset_dir=str(report.dataset_dir))
+    return Ctx(ws, LocalRunner(ws), Texts("en"), Settings(ws.root)), pid
+
+
+def test_the_train_form_leaves_cross_validation_to_the_config_unless_the_person_chooses(tmp_path):
+    from engine.config import EvalConfig, RunConfig
+    from ui.tabs.train_form import _config, cv_options
+
+    ctx, pid = _train_ctx(tmp_path)
+    offline = {"tf_efficientnet_lite0": True}
+    form = ["tf_efficientnet_lite0", "linear-probe", "light", True, "", "", "", 0, ""]
+    default = _config(ctx, "en", pid, *form, cv_options()[1], "local", offline)[0]
+    assert default.eval.cv == EvalConfig().cv == "auto" and default.eval == RunConfig(data=".", model="m").eval
+    assert default.task == ctx.ws.get_project(pid)["task"]  # the run carries its project's task
+    assert _config(ctx, "en", pid, *form, "on", "local", offline)[0].eval.cv == "on"
+    assert _config(ctx, "en", pid, *form, "off", "local", offline)[0].eval.cv == "off"
+    with pytest.raises(UserError):
+        _config(ctx, "en", pid, *form, "sometimes", "local", offline)

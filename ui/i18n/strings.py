@@ -548,6 +548,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.lr": ("Learning rate", "Скорость обучения"),
     "train.lr_info": ("Empty = the mode's default.", "Пусто — по умолчанию для режима."),
     "train.seed": ("Random seed", "Зерно случайности"),
+    "train.cv": ("Cross-validation", "Кросс-валидация"),
+    "train.cv_info": ("Scores the model on many splits of the data, which shows how far a small test set can be "
+                      "trusted; `auto` does it when the validation set is small.",
+                      "Оценивает модель на многих разбиениях данных — видно, насколько можно верить маленькой "
+                      "тестовой выборке; «авто» включает её, когда валидационная выборка мала."),
+    "train.cv_auto": ("auto", "авто"),
+    "train.cv_on": ("on", "вкл."),
+    "train.cv_off": ("off", "выкл."),
     "train.budget": ("Time limit, minutes", "Лимит времени, минут"),
     "train.budget_info": ("Stops early and keeps the best model; empty = no limit.",
                           "Останавливает раньше и сохраняет лучшую модель; пусто — без лимита."),

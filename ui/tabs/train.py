@@ -17,6 +17,8 @@ from ui.state import PRIVATE, Ctx, message, project_dataset, project_or_none, pr
 from ui.tabs.train_form import (
     PRESET_NAMES,
     cloud_cost,
+    cv_choices,
+    cv_options,
     data_summary,
     mode_choices,
     model_card,
@@ -85,6 +87,8 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                   elem_id=f"k-{name}")
                 for name in ("epochs", "batch", "lr", "budget"))
             seed = T(gr.Number, {"label": "train.seed"}, value=0, precision=0, elem_id="k-seed")
+        cv = T(gr.Radio, {"label": "train.cv", "info": "train.cv_info", "choices": cv_choices},
+               value=cv_options()[1], elem_id="k-cv")
     where = T(gr.Radio, {"label": "train.where", "choices": where_choices}, value="local", elem_id="k-where")
     where_why = gr.Markdown(elem_id="k-where-why")
     with gr.Row():
@@ -105,7 +109,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         log_box = gr.Textbox(lines=12, max_lines=24, show_label=False, interactive=False, elem_id="k-log")
     timer = gr.Timer(TICK_S)
     offered = gr.State(None)  # the price the confirm button was shown with
-    form = [model, mode, preset, hflip, epochs, batch, lr, seed, budget, where]
+    form = [model, mode, preset, hflip, epochs, batch, lr, seed, budget, cv, where]
 
     # --- drawing -------------------------------------------------------------------------
     run_outputs = [bar, state_md, loss_plot, acc_plot, start, stop, resume]

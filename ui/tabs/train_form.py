@@ -12,7 +12,7 @@ import gradio as gr
 from engine.errors import UserError
 from engine.runner import RunnerBusy
 from ui.i18n import engine_text, preset_line, t
-from ui.state import Ctx, can_train_in_cloud, has_gpu, project_dataset, project_or_none
+from ui.state import Ctx, can_train_in_cloud, has_gpu, project_dataset, project_or_none, project_task
 
 MODES = ("linear-probe", "fine-tune", "full", "scratch")
 PRESET_NAMES = ("none", "light", "medium", "strong")
@@ -208,10 +208,25 @@ def preview_examples(found, name, preset_name, flip, seed, models) -> list:
     return preview(dataset_dir / item["file"], preset_name, cfg, hflip=flip, n=PREVIEW_N, seed=seed)
 
 
+def cv_options() -> tuple[tuple[str, ...], str]:
+    """(the cross-validation choices, the default) as engine.config's EvalConfig declares them."""
+    from typing import get_args
+
+    from engine.config import EvalConfig
+
+    field = EvalConfig.model_fields["cv"]
+    return get_args(field.annotation), field.default
+
+
+def cv_choices(lang) -> list[tuple[str, str]]:
+    """(label, value) of the cross-validation choices, in `lang`."""
+    return [(t(lang, f"train.cv_{c}"), c) for c in cv_options()[0]]
+
+
 def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_batch, rate, seed_value, minutes,
-             where_value, offline):
+             cv_value, where_value, offline):
     """A RunConfig from the form, every value checked here (the browser is not trusted)."""
-    from engine.config import AugmentConfig, EvalConfig, RunConfig
+    from engine.config import AugmentConfig, RunConfig
 
     if project_or_none(ctx.ws, pid) is None:
         raise UserError(t(lang, "common.no_project"))
@@ -222,14 +237,16 @@ def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_bat
         raise UserError(t(lang, "train.bad_choice"))
     if where_value == "cloud" and cloud_cost(ctx, lang) is None:
         raise UserError(t(lang, "train.cloud_setup_first"))
-    if name not in offline or mode_value not in MODES or preset_name not in PRESET_NAMES:
+    cv_values, cv_default = cv_options()
+    if name not in offline or mode_value not in MODES or preset_name not in PRESET_NAMES or cv_value not in cv_values:
         raise UserError(t(lang, "train.bad_choice"))
 
     dataset_dir, manifest = found
-    # Cross-validation of the linear head is cheap and shows how much a tiny test split can be trusted.
-    raw = {"data": str(dataset_dir), "model": name, "mode": mode_value, "eval": EvalConfig(cv="on"),
+    raw = {"task": project_task(ctx.ws, pid).name, "data": str(dataset_dir), "model": name, "mode": mode_value,
            "augment": AugmentConfig(preset=preset_name, hflip=bool(flip)),
            "seed": _field(lang, "seed", "train.seed", seed_value, int) or 0}
+    if cv_value != cv_default:  # the config's default unless the person chose otherwise, as on the command line
+        raw["eval"] = {"cv": cv_value}
     for field, key, value, kind in (("epochs", "train.epochs", n_epochs, int), ("batch_size", "train.batch", n_batch, int),
                                     ("lr", "train.lr", rate, float),
                                     ("budget_minutes", "train.budget", minutes, float)):
