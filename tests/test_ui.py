@@ -218,3 +218,30 @@ def test_the_train_form_leaves_cross_validation_to_the_config_unless_the_person_
     assert _config(ctx, "en", pid, *form, "off", "local", offline)[0].eval.cv == "off"
     with pytest.raises(UserError):
         _config(ctx, "en", pid, *form, "sometimes", "local", offline)
+
+
+def test_the_run_view_shows_the_resolved_settings_of_the_start_event_and_nothing_for_older_runs(tmp_path):
+    import json
+
+    from engine.runner import LocalRunner
+    from engine.workspace import Workspace
+    from ui.tabs.train_view import status_text
+
+    ws = Workspace(tmp_path / "ws")
+    new, old = ws.new_run_dir("new"), ws.new_run_dir("old")
+    start = {"t": "2026-01-01T00:00:00.000+00:00", "type": "start", "model": "tf_efficientnet_lite0",
+             "mode": "fine-tune", "device": "cpu", "task": "image-classification"}
+    resolved = {"task": "image-classification", "mode": "fine-tune", "epochs": 15, "lr": 0.0003, "batch_size": 32,
+                "image_size": 224, "patience": 5, "cv": "auto", "augment": {"preset": "light", "hflip": True},
+                "budget_minutes": None, "device": "cpu"}
+    done = {"t": "2026-01-01T00:01:00.000+00:00", "type": "done", "metrics": {}}
+    lines = {new: [{**start, "resolved": resolved}, done], old: [start, done]}
+    for run_dir, events in lines.items():
+        (run_dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    runner = LocalRunner(ws)
+    en, ru = status_text("en", runner.snapshot(new)), status_text("ru", runner.snapshot(new))
+    assert ("Settings used: epochs 15 · learning rate 0.0003 · batch 32 · pictures 224 px · patience 5 · "
+            "cross-validation auto · augmentation light · mirroring yes") in en
+    assert "Настройки запуска: эпох 15 · скорость обучения 0.0003 · батч 32" in ru and "кросс-валидация авто" in ru
+    assert "time limit" not in en  # a setting without a value is left out
+    assert "Settings used" not in status_text("en", runner.snapshot(old))  # written before `resolved` existed

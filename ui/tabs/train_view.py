@@ -13,6 +13,11 @@ from ui.state import Ctx, duration_text, headline_accuracy, progress_html, proje
 from ui.tabs.train_form import MODES
 
 LOG_LINES = 200
+# The resolved settings the run view names, in this order (the `start` event's `resolved`, as in resolved.yaml);
+# any other setting follows under its own name. Model, mode and device are in the line above it already.
+RESOLVED_SHOWN = ("epochs", "lr", "batch_size", "image_size", "patience", "cv", "augment.preset", "augment.hflip",
+                  "budget_minutes", "seed", "workers")
+RESOLVED_SKIPPED = ("model", "mode", "device", "task", "data")
 
 
 def _ended_text(lang, snap) -> str:
@@ -96,6 +101,9 @@ def status_text(lang, snap) -> str:
                              start.get("mode_reason"))
         if reason:
             head += f" — {reason}"
+        settings = resolved_text(lang, start.get("resolved"))
+        if settings:
+            head += f"\n\n{settings}"
     if snap.status == "done":
         from engine.fsutil import read_json
 
@@ -117,6 +125,46 @@ def status_text(lang, snap) -> str:
         last = snap.logs[-1] if snap.logs else ""
         return f"{head}\n\n{last}"
     return ""
+
+
+def resolved_text(lang: str, resolved) -> str:
+    """The settings a run actually used (defaults filled in), as one line in `lang`; "" for runs written before
+    the `start` event carried them."""
+    if not isinstance(resolved, dict) or not resolved:
+        return ""
+    flat = {}
+    for key, value in resolved.items():
+        if isinstance(value, dict):  # a group of settings (augment, eval): one level, named by its key
+            flat.update({f"{key}.{k}": v for k, v in value.items() if not isinstance(v, (dict, list))})
+        elif not isinstance(value, list):
+            flat[key] = value
+    flat.setdefault("cv", flat.pop("eval.cv", None))
+    order = [k for k in RESOLVED_SHOWN if k in flat] + sorted(k for k in flat if k not in RESOLVED_SHOWN)
+    parts = [f"{_setting_name(lang, k)} {_setting_value(lang, k, flat[k])}" for k in order
+             if flat[k] is not None and k not in RESOLVED_SKIPPED]
+    return t(lang, "train.resolved", settings=" · ".join(parts)) if parts else ""
+
+
+def _setting_name(lang: str, key: str) -> str:
+    from ui.i18n.strings import STRINGS
+
+    return t(lang, f"resolved.{key}") if f"resolved.{key}" in STRINGS else key
+
+
+def _setting_value(lang: str, key: str, value) -> str:
+    from ui.i18n.strings import STRINGS
+
+    if isinstance(value, bool):
+        return t(lang, "common.yes" if value else "common.no")
+    if key == "cv" and f"train.cv_{value}" in STRINGS:
+        return t(lang, f"train.cv_{value}")
+    if key == "augment.preset" and f"preset.{value}" in STRINGS:
+        return t(lang, f"preset.{value}").split(" (")[0].lower()
+    if key == "image_size":
+        return t(lang, "train.pixels", n=value)
+    if key == "budget_minutes":
+        return duration_text(lang, float(value) * 60)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def epoch_plots(lang, snap):
