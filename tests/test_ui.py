@@ -245,3 +245,17 @@ def test_the_run_view_shows_the_resolved_settings_of_the_start_event_and_nothing
     assert "Настройки запуска: эпох 15 · скорость обучения 0.0003 · батч 32" in ru and "кросс-валидация авто" in ru
     assert "time limit" not in en  # a setting without a value is left out
     assert "Settings used" not in status_text("en", runner.snapshot(old))  # written before `resolved` existed
+
+
+def test_the_data_tab_offers_the_import_forms_the_projects_task_takes():
+    import dataclasses
+
+    from engine.tasks import get_task
+    from ui.tabs.data import import_forms
+
+    task = get_task()
+    assert import_forms(task) == {"folder": True, "zip": True, "bins": True}  # image classification takes all
+    only_csv = dataclasses.replace(task, ui=dataclasses.replace(task.ui, data_sources=("csv",)))
+    assert import_forms(only_csv) == {"folder": True, "zip": False, "bins": False}
+    only_zip = dataclasses.replace(task, ui=dataclasses.replace(task.ui, data_sources=("zip",)))
+    assert import_forms(only_zip) == {"folder": False, "zip": True, "bins": False}

@@ -105,6 +105,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "data.checking": ("Checking pictures", "Проверяем картинки"),
     "data.empty": ("This project has no pictures yet. Import a folder or a .zip above, or try the sample.",
                    "В проекте пока нет картинок. Импортируйте папку или .zip выше или попробуйте пример."),
+    "data.not_for_task": ("This project's task takes its data another way; use the forms shown here.",
+                          "Задача этого проекта принимает данные иначе; воспользуйтесь формами на этой вкладке."),
     "data.need_folder": ("Type the path of a folder that holds one folder per class.",
                          "Введите путь к папке, в которой по папке на каждый класс."),
     "data.no_folder_when_shared": ("On a shared link, upload a .zip instead of a folder path.",
