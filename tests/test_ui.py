@@ -259,3 +259,26 @@ def test_the_data_tab_offers_the_import_forms_the_projects_task_takes():
     assert import_forms(only_csv) == {"folder": True, "zip": False, "bins": False}
     only_zip = dataclasses.replace(task, ui=dataclasses.replace(task.ui, data_sources=("zip",)))
     assert import_forms(only_zip) == {"folder": False, "zip": True, "bins": False}
+
+
+def test_evaluate_test_and_export_show_what_the_projects_task_says():
+    import dataclasses
+
+    from engine.tasks import get_task
+    from ui.tabs.evaluate import _cards, shown_views
+    from ui.tabs.export import contents_line
+
+    task = get_task()
+    assert shown_views(task) == {"per_class": True, "confusion_matrix": True, "misclassified": True, "explain": True}
+    bare = dataclasses.replace(task, ui=dataclasses.replace(task.ui, views=("per_class",), explain=None,
+                                                             metrics=("macro_f1", "map50"),
+                                                             export_files=("model.onnx", "boxes.json")))
+    assert shown_views(bare) == {"per_class": True, "confusion_matrix": False, "misclassified": False,
+                                 "explain": False}
+    m = {"accuracy": 0.9, "balanced_accuracy": 0.85, "macro_f1": 0.88, "map50": 0.612, "n": 20}
+    cards = _cards("en", m, "test", {"model": "m", "mode": "fine-tune"}, task.ui.metrics)
+    assert [cards.index(x) < cards.index(y) for x, y in (("90%", "85%"), ("85%", "0.88"))] == [True, True]
+    only = _cards("ru", m, "test", {}, bare.ui.metrics)
+    assert "0.88" in only and "0.612" in only and "map50" in only and "90%" not in only
+    assert contents_line("en", task).startswith("The package's main files: `model.onnx`, `model.pt`")
+    assert contents_line("ru", bare) == "Основные файлы пакета: `model.onnx`, `boxes.json`."

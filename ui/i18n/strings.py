@@ -716,6 +716,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export.step": ("Exporting… {step}", "Экспорт… {step}"),
     "export.done": ("**Exported.** The package is {size} MB (zip).", "**Экспорт готов.** Пакет — {size} МБ (zip)."),
     "export.files": ("Files: {files}.", "Файлы: {files}."),
+    "export.contents": ("The package's main files: {files}.", "Основные файлы пакета: {files}."),
     "export.parity": ("`{file}` agrees with the trained model on {n} images: same top class for {agree} %, largest "
                       "probability difference {diff}.",
                       "`{file}` совпадает с обученной моделью на {n} изображениях: тот же лучший класс в {agree} % "
