@@ -282,3 +282,17 @@ def test_evaluate_test_and_export_show_what_the_projects_task_says():
     assert "0.88" in only and "0.612" in only and "map50" in only and "90%" not in only
     assert contents_line("en", task).startswith("The package's main files: `model.onnx`, `model.pt`")
     assert contents_line("ru", bare) == "Основные файлы пакета: `model.onnx`, `boxes.json`."
+
+
+def test_the_train_tab_offers_the_models_that_serve_the_projects_task():
+    import dataclasses
+
+    from engine.models import list_models
+    from engine.tasks import get_task
+    from ui.state import serves
+
+    task = get_task()
+    assert all(serves(spec, task) for spec in list_models())  # every model classifies images today
+    other = dataclasses.replace(task, name="object-detection")
+    detector = type("Spec", (), {"tasks": ("object-detection",)})()
+    assert serves(detector, other) and not serves(detector, task) and not serves(list_models()[0], other)

@@ -13,7 +13,16 @@ from pathlib import Path
 import gradio as gr
 
 from ui.i18n import t
-from ui.state import PRIVATE, Ctx, message, project_dataset, project_or_none, project_runs
+from ui.state import (
+    PRIVATE,
+    Ctx,
+    message,
+    project_dataset,
+    project_or_none,
+    project_runs,
+    project_task,
+    serves,
+)
 from ui.tabs.train_form import (
     PRESET_NAMES,
     cloud_cost,
@@ -123,13 +132,20 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         return ["", text, gr.update(visible=False), gr.update(visible=False), gr.update(interactive=True),
                 gr.update(interactive=False), gr.update(visible=False)]
 
-    def refresh(pid, lang, form_pid, name, preset_name, flip):
+    def task_models(pid) -> list:
+        """The models that serve the project's task."""
+        task = project_task(ws, pid)
+        return [m for m in models if serves(m, task)]
+
+    def refresh(pid, lang, form_pid, name, preset_name, flip, show_all):
         found = project_dataset(ws, pid) if project_or_none(ws, pid) else None
         data_key = (pid, str(found[0]) if found else None)
         # A new project (or new data) gets the recommended mode; otherwise the person's choices stay.
         fresh = form_pid != data_key
-        name = models[0].name if fresh or name not in offline else name
-        rec, rec_why = recommend(ctx, lang, found, name)
+        specs = task_models(pid)
+        if fresh or name not in {m.name for m in specs}:
+            name = specs[0].name if specs else None
+        rec, rec_why = recommend(ctx, lang, found, name) if name else (gr.update(), "")
         run_dir = ctx.runner.active_run(pid)
         if run_dir is None:
             runs = project_runs(ws, pid)
@@ -139,12 +155,13 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             drawn[run_outputs.index(state_md)] = gr.skip()
         snap_key = snapshot_key(ctx, run_dir, lang) if run_dir else None
         preset_name = preset_name if preset_name in PRESET_NAMES else "light"
-        return [data_summary(lang, found), gr.update(value=name), rec if fresh else gr.skip(), rec_why,
-                model_card(lang, name, models, offline), steps_md(lang, preset_name, bool(flip)), data_key,
-                str(run_dir) if run_dir else None, snap_key, *drawn]
+        choices = model_choices(lang, specs, offline, bool(show_all))
+        return [data_summary(lang, found), gr.update(choices=choices, value=name), rec if fresh else gr.skip(),
+                rec_why, model_card(lang, name, models, offline) if name else "", steps_md(lang, preset_name, bool(flip)),
+                data_key, str(run_dir) if run_dir else None, snap_key, *drawn]
 
     ctx.on_refresh(refresh, [data_line, model, mode, why, card, steps, form_for, watch, seen, *run_outputs],
-                   inputs=[form_for, model, preset, hflip])
+                   inputs=[form_for, model, preset, hflip, all_models])
 
     def on_model(pid, lang, name):
         # The recommendation follows the model; the mode the person picked stays as it is.
@@ -156,11 +173,13 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
 
     model.input(on_model, [ctx.pid, ctx.lang, model], [card, why], **PRIVATE)
 
-    def on_all_models(lang, show_all, name):
-        keep = name if show_all or offline.get(name) else models[0].name
-        return gr.update(choices=model_choices(lang, models, offline, bool(show_all)), value=keep)
+    def on_all_models(pid, lang, show_all, name):
+        specs = task_models(pid)
+        keep = name if (show_all or offline.get(name)) and name in {m.name for m in specs} else (
+            specs[0].name if specs else None)
+        return gr.update(choices=model_choices(lang, specs, offline, bool(show_all)), value=keep)
 
-    all_models.input(on_all_models, [ctx.lang, all_models, model], model, **PRIVATE)
+    all_models.input(on_all_models, [ctx.pid, ctx.lang, all_models, model], model, **PRIVATE)
 
     def on_preview(pid, lang, name, preset_name, flip, shuffle, opened, drawn, force=False):
         # The examples are drawn only while the section is open, and again only when what they show changed.

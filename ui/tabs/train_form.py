@@ -12,7 +12,7 @@ import gradio as gr
 from engine.errors import UserError
 from engine.runner import RunnerBusy
 from ui.i18n import engine_text, preset_line, t
-from ui.state import Ctx, can_train_in_cloud, has_gpu, project_dataset, project_or_none, project_task
+from ui.state import Ctx, can_train_in_cloud, has_gpu, project_dataset, project_or_none, project_task, serves
 
 MODES = ("linear-probe", "fine-tune", "full", "scratch")
 PRESET_NAMES = ("none", "light", "medium", "strong")
@@ -227,6 +227,7 @@ def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_bat
              cv_value, where_value, offline):
     """A RunConfig from the form, every value checked here (the browser is not trusted)."""
     from engine.config import AugmentConfig, RunConfig
+    from engine.models import get_spec
 
     if project_or_none(ctx.ws, pid) is None:
         raise UserError(t(lang, "common.no_project"))
@@ -240,9 +241,12 @@ def _config(ctx, lang, pid, name, mode_value, preset_name, flip, n_epochs, n_bat
     cv_values, cv_default = cv_options()
     if name not in offline or mode_value not in MODES or preset_name not in PRESET_NAMES or cv_value not in cv_values:
         raise UserError(t(lang, "train.bad_choice"))
+    task = project_task(ctx.ws, pid)
+    if not serves(get_spec(name), task):  # a model of another task, forged past the form
+        raise UserError(t(lang, "train.bad_choice"))
 
     dataset_dir, manifest = found
-    raw = {"task": project_task(ctx.ws, pid).name, "data": str(dataset_dir), "model": name, "mode": mode_value,
+    raw = {"task": task.name, "data": str(dataset_dir), "model": name, "mode": mode_value,
            "augment": AugmentConfig(preset=preset_name, hflip=bool(flip)),
            "seed": _field(lang, "seed", "train.seed", seed_value, int) or 0}
     if cv_value != cv_default:  # the config's default unless the person chose otherwise, as on the command line
