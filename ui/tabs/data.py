@@ -62,13 +62,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
 
     ws = ctx.ws
 
-    def forms(pid):
-        shown = import_forms(project_task(ws, pid))
-        return [gr.update(visible=shown[form]) for form in ("folder", "zip", "bins")]
-
-    ctx.on_refresh(lambda pid, lang: forms(pid), [folder_row, upload, bins_box])
-
-    def refresh(pid, lang):
+    def report(pid, lang):
         hidden = gr.update(choices=[], value=[]), gr.update(visible=False)
         if project_or_none(ws, pid) is None:
             return t(lang, "common.no_project"), None, None, no_problems_yet(lang), *hidden
@@ -81,7 +75,11 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                 problems_table(lang, dataset_dir), gr.update(choices=choices, value=[]),
                 gr.update(visible=bool(choices)))
 
-    ctx.on_refresh(refresh, [summary, counts, thumbs, problems, flagged, exclude_box])
+    def refresh(pid, lang):
+        shown = import_forms(project_task(ws, pid))
+        return *report(pid, lang), *[gr.update(visible=shown[form]) for form in ("folder", "zip", "bins")]
+
+    ctx.on_refresh(refresh, [summary, counts, thumbs, problems, flagged, exclude_box, folder_row, upload, bins_box])
 
     def on_folder(pid, lang, path, progress=gr.Progress()):  # noqa: B008 - Gradio injects a fresh tracker per call
         if ctx.shared:
