@@ -154,10 +154,16 @@ def serves(spec, task: Task) -> bool:
 
 
 def task_title(lang: str, name: str) -> str:
-    """A task's name for people: `task.<name>` in `lang`, else the task's own English title."""
+    """A task's name for people: `task.<name>` in `lang`, else the task's own English title (else the name, for a
+    task this version does not know)."""
     from ui.i18n.strings import STRINGS
 
-    return t(lang, f"task.{name}") if f"task.{name}" in STRINGS else get_task(name).title
+    if f"task.{name}" in STRINGS:
+        return t(lang, f"task.{name}")
+    try:
+        return get_task(name).title
+    except UserError:
+        return name
 
 
 def project_dataset(ws, pid: str | None) -> tuple[Path, dict] | None:
