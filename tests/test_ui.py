@@ -296,3 +296,15 @@ def test_the_train_tab_offers_the_models_that_serve_the_projects_task():
     other = dataclasses.replace(task, name="object-detection")
     detector = type("Spec", (), {"tasks": ("object-detection",)})()
     assert serves(detector, other) and not serves(detector, task) and not serves(list_models()[0], other)
+
+
+def test_compare_offers_and_accepts_only_candidates_whose_model_serves_the_projects_task():
+    import dataclasses
+
+    from engine.tasks import get_task
+    from ui.tabs.compare import candidate_specs, task_candidates
+
+    offered, defaults = candidate_specs()
+    task = get_task()
+    assert task_candidates(offered, task) == offered and set(defaults) <= set(offered)
+    assert task_candidates(offered, dataclasses.replace(task, name="object-detection")) == []
