@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import HIDDEN_CHAR, CodedError, UserError, hidden_char
+from engine.tasks import DEFAULT_TASK, get_task
 
 ENV_WORKSPACE = "KONSTRUKTOR_WORKSPACE"
 INDEX_FILE = "index.sqlite"
@@ -103,6 +104,15 @@ def sqlite_write(path: Path) -> Iterator[sqlite3.Connection]:
             raise
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an index written by an older version up to the schema (columns added since, with their defaults)."""
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(projects)")}
+    # The task column is added here, for a new index too: one way to have it. Projects from before tasks were a
+    # choice were all image classification, the default task.
+    if "task" not in columns:
+        db.execute(f"ALTER TABLE projects ADD COLUMN task TEXT NOT NULL DEFAULT '{DEFAULT_TASK}'")
+
+
 class Workspace:
     """One folder holding everything Konstruktor keeps for a user."""
 
@@ -116,6 +126,8 @@ class Workspace:
         self.index_path = self.root / INDEX_FILE
         with self._connect() as db:
             db.executescript(_SCHEMA)
+        with self._write() as db:  # in a write transaction: two processes opening an old index migrate it once
+            _migrate(db)
 
     datasets_dir = property(lambda self: self.root / "datasets")
     runs_dir = property(lambda self: self.root / "runs")
@@ -130,11 +142,14 @@ class Workspace:
         return sqlite_write(self.index_path)
 
     # --- projects -------------------------------------------------------------------------
-    def create_project(self, name: str) -> str:
+    def create_project(self, name: str, task: str = DEFAULT_TASK) -> str:
+        """A new project for one task (a name in engine.tasks.TASKS; an unknown one is a UserError); its id."""
         name = _project_name(name)
+        task = get_task(task).name
         pid = f"{_slug(name, 16)}-{secrets.token_hex(3)}"
         with self._write() as db:
-            db.execute("INSERT INTO projects (id, name, created, updated) VALUES (?, ?, ?, ?)", (pid, name, _now(), _now()))
+            db.execute("INSERT INTO projects (id, name, created, updated, task) VALUES (?, ?, ?, ?, ?)",
+                       (pid, name, _now(), _now(), task))
         return pid
 
     def list_projects(self) -> list[dict[str, Any]]:

@@ -153,7 +153,7 @@ def test_without_the_cloud_or_its_network_nothing_is_shown_and_nothing_waits(stu
 
 # --- the Train tab: `auto`, and a second click before a paid run ----------------------------------
 
-FORM = ("tf_efficientnet_lite0", "fine-tune", "none", False, None, 8, None, 0, None)  # then: where
+FORM = ("tf_efficientnet_lite0", "fine-tune", "none", False, None, 8, None, 0, None, "auto")  # then: where
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def train_ctx(cloud_ws, tmp_path):
 def test_auto_says_where_the_job_goes_and_why_in_both_languages(train_ctx, monkeypatch):
     from cloud.target import TARGET_REASONS
     from ui.i18n.strings import STRINGS
-    from ui.tabs import train
+    from ui.tabs import train_form as train
 
     for code, english in TARGET_REASONS.items():
         assert STRINGS[f"target.{code}"][0] == english
@@ -181,19 +181,19 @@ def test_auto_says_where_the_job_goes_and_why_in_both_languages(train_ctx, monke
     ctx, pid = train_ctx
     offline = {FORM[0]: True}
     short = (*FORM[:4], 5, *FORM[5:], "auto")  # 24 images × 5 epochs: minutes on this CPU
-    assert train._prepare(ctx, "en", pid, short, offline)[2:] == (
+    assert train.prepare(ctx, "en", pid, short, offline)[2:] == (
         "local", "**Decided for you.** A small job (24 images, fine-tune): training on this computer's CPU.")
     long = (*FORM[:4], 1000, *FORM[5:], "auto")
-    target, why = train._prepare(ctx, "ru", pid, long, offline)[2:]
+    target, why = train.prepare(ctx, "ru", pid, long, offline)[2:]
     assert target == "yandex" and "24 картинок, дообучение" in why and "Yandex Cloud" in why
-    assert train._where_line(ctx, "en", pid, long, offline).endswith("training on Yandex Cloud.")
+    assert train.where_line(ctx, "en", pid, long, offline).endswith("training on Yandex Cloud.")
 
 
 def test_a_cloud_run_starts_only_on_a_second_click_at_the_price_shown(train_ctx, stub, cloud_ws):
     import dataclasses
 
     from cloud.settings import load_settings, save_settings
-    from ui.tabs.train import start_run
+    from ui.tabs.train_form import start_run
 
     ctx, pid = train_ctx
     offline = {FORM[0]: True}

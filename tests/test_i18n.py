@@ -238,7 +238,7 @@ def test_a_failed_run_says_why_by_code(tmp_path, monkeypatch):
 def test_the_train_tab_says_why_a_run_ended_in_russian(tmp_path):
     from engine.events import EventWriter
     from engine.runner import RunSnapshot
-    from ui.tabs.train import _status
+    from ui.tabs.train_view import status_text as _status
 
     EventWriter(tmp_path).emit("start", model="m", mode="linear-probe", mode_reason="the smallest class has only 2",
                                mode_reason_code="few_images", mode_reason_params={"smallest": 2}, device="cpu")

@@ -207,8 +207,9 @@ def test_near_duplicates_across_given_splits_are_a_warning_and_leaving_one_out_r
 
 
 def test_the_data_tab_tells_of_near_duplicates_and_lists_them_to_leave_out(tmp_path):
-    from ui.tabs.data import _flagged_choices, report_message
-    from ui.tabs.data import _problems as problem_table
+    from ui.tabs.data import report_message
+    from ui.tabs.data_report import flagged_choices as _flagged_choices
+    from ui.tabs.data_report import problems_table as problem_table
 
     src = make_pattern_folder(tmp_path / "src", per_class=4)
     _save_copy(src / "disc" / "disc_002.png", src / "checks" / "disc_again.png", "double")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import UserError
 from ui.i18n import LANGUAGES, preset_line, system_language, t
 from ui.i18n.strings import PRESET_LINES_RU, STRINGS
 
@@ -33,10 +34,11 @@ def test_every_string_the_code_asks_for_exists_in_english_and_russian():
 
 def test_strings_built_from_names_exist_for_every_name():
     from engine.data.importer import KIND_TITLES
-    from ui.state import TAB_IDS
-    from ui.tabs.train import MODES, PRESET_NAMES
+    from ui.app import TAB_IDS
+    from ui.tabs.train_form import MODES, PRESET_NAMES, cv_options
 
     names = ([f"tab.{i}" for i in TAB_IDS] + [f"mode.{m}" for m in MODES] + [f"mode_short.{m}" for m in MODES]
+             + [f"train.cv_{c}" for c in cv_options()[0]]
              + [f"why.{m}" for m in MODES] + [f"preset.{p}" for p in PRESET_NAMES]
              + [f"problem.{k}" for k in KIND_TITLES]
              + [f"status.{s}" for s in ("created", "starting", "running", "done", "failed", "cancelled",
@@ -156,10 +158,10 @@ def test_settings_shows_the_last_lines_of_the_apps_log(tmp_path):
 def test_epoch_charts_count_whole_epochs_show_each_value_and_mark_the_best():
     import json
 
-    from ui.tabs.train import _best_epoch, epoch_chart
+    from ui.tabs.train_view import best_epoch, epoch_chart
 
     val = {1: {"loss": 0.9, "macro_f1": 0.5}, 2: {"loss": 0.4, "macro_f1": 0.8}, 3: {"loss": 0.5, "macro_f1": 0.8}}
-    assert _best_epoch(val) == 2  # a tie on macro-F1 goes to the lower loss, as training decides
+    assert best_epoch(val) == 2  # a tie on macro-F1 goes to the lower loss, as training decides
     rows = [{"epoch": 1, "value": 0.61, "series": "валидация"}]
     spec = json.loads(epoch_chart("ru", rows, "train.accuracy", 1, y_domain=[0, 1]).plot)
     line, rule, label = spec["layer"]
@@ -168,3 +170,141 @@ def test_epoch_charts_count_whole_epochs_show_each_value_and_mark_the_best():
     assert x["axis"] == {"format": "d", "tickMinStep": 1} and x["scale"]["domain"] == [0.5, 1.5]
     assert x["title"] == "эпоха" and line["encoding"]["y"]["title"] == "точность"
     assert rule["mark"]["type"] == "rule" and label["data"]["values"] == [{"epoch": 1, "label": "лучшая: эпоха 1"}]
+
+
+def test_every_task_has_its_name_in_both_languages_and_a_project_is_created_for_the_task_picked(tmp_path):
+    from engine.tasks import DEFAULT_TASK, get_task, task_names
+    from engine.workspace import Workspace
+    from ui.state import project_task, task_title
+    from ui.tabs.projects import _task_choices
+
+    for name in task_names():
+        assert STRINGS[f"task.{name}"][0] == get_task(name).title
+    assert _task_choices("ru")[0] == ("Классификация изображений", "image-classification")
+    ws = Workspace(tmp_path / "ws")
+    pid = ws.create_project("Cats", task=task_names()[-1])
+    assert project_task(ws, pid).name == task_names()[-1]
+    assert project_task(ws, None).name == project_task(ws, "no-such-project").name == DEFAULT_TASK
+    assert task_title("en", DEFAULT_TASK) == get_task(DEFAULT_TASK).title
+
+
+def _train_ctx(tmp_path):
+    from imagegen import make_image_folder
+
+    from engine.data import import_dataset
+    from engine.runner import LocalRunner
+    from engine.workspace import Workspace
+    from ui.i18n import Texts
+    from ui.state import Ctx, Settings
+
+    ws = Workspace(tmp_path / "ws")
+    pid = ws.create_project("cv")
+    report = import_dataset(make_image_folder(tmp_path / "pictures"), ws.datasets_dir)
+    ws.update_project_state(pid, dataset_dir=str(report.dataset_dir))
+    return Ctx(ws, LocalRunner(ws), Texts("en"), Settings(ws.root)), pid
+
+
+def test_the_train_form_leaves_cross_validation_to_the_config_unless_the_person_chooses(tmp_path):
+    from engine.config import EvalConfig, RunConfig
+    from ui.tabs.train_form import _config, cv_options
+
+    ctx, pid = _train_ctx(tmp_path)
+    offline = {"tf_efficientnet_lite0": True}
+    form = ["tf_efficientnet_lite0", "linear-probe", "light", True, "", "", "", 0, ""]
+    default = _config(ctx, "en", pid, *form, cv_options()[1], "local", offline)[0]
+    assert default.eval.cv == EvalConfig().cv == "auto" and default.eval == RunConfig(data=".", model="m").eval
+    assert default.task == ctx.ws.get_project(pid)["task"]  # the run carries its project's task
+    assert _config(ctx, "en", pid, *form, "on", "local", offline)[0].eval.cv == "on"
+    assert _config(ctx, "en", pid, *form, "off", "local", offline)[0].eval.cv == "off"
+    with pytest.raises(UserError):
+        _config(ctx, "en", pid, *form, "sometimes", "local", offline)
+
+
+def test_the_run_view_shows_the_resolved_settings_of_the_start_event_and_nothing_for_older_runs(tmp_path):
+    import json
+
+    from engine.runner import LocalRunner
+    from engine.workspace import Workspace
+    from ui.tabs.train_view import status_text
+
+    ws = Workspace(tmp_path / "ws")
+    new, old = ws.new_run_dir("new"), ws.new_run_dir("old")
+    start = {"t": "2026-01-01T00:00:00.000+00:00", "type": "start", "model": "tf_efficientnet_lite0",
+             "mode": "fine-tune", "device": "cpu", "task": "image-classification"}
+    resolved = {"task": "image-classification", "mode": "fine-tune", "epochs": 15, "lr": 0.0003, "batch_size": 32,
+                "image_size": 224, "patience": 5, "cv": "auto", "augment": {"preset": "light", "hflip": True},
+                "budget_minutes": None, "device": "cpu"}
+    done = {"t": "2026-01-01T00:01:00.000+00:00", "type": "done", "metrics": {}}
+    lines = {new: [{**start, "resolved": resolved}, done], old: [start, done]}
+    for run_dir, events in lines.items():
+        (run_dir / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    runner = LocalRunner(ws)
+    en, ru = status_text("en", runner.snapshot(new)), status_text("ru", runner.snapshot(new))
+    assert ("Settings used: epochs 15 · learning rate 0.0003 · batch 32 · pictures 224 px · patience 5 · "
+            "cross-validation auto · augmentation light · mirroring yes") in en
+    assert "Настройки запуска: эпох 15 · скорость обучения 0.0003 · батч 32" in ru and "кросс-валидация авто" in ru
+    assert "time limit" not in en  # a setting without a value is left out
+    assert "Settings used" not in status_text("en", runner.snapshot(old))  # written before `resolved` existed
+
+
+def test_the_data_tab_offers_the_import_forms_the_projects_task_takes():
+    import dataclasses
+
+    from engine.tasks import get_task
+    from ui.tabs.data import import_forms
+
+    task = get_task()
+    assert import_forms(task) == {"folder": True, "zip": True, "bins": True}  # image classification takes all
+    only_csv = dataclasses.replace(task, ui=dataclasses.replace(task.ui, data_sources=("csv",)))
+    assert import_forms(only_csv) == {"folder": True, "zip": False, "bins": False}
+    only_zip = dataclasses.replace(task, ui=dataclasses.replace(task.ui, data_sources=("zip",)))
+    assert import_forms(only_zip) == {"folder": False, "zip": True, "bins": False}
+
+
+def test_evaluate_test_and_export_show_what_the_projects_task_says():
+    import dataclasses
+
+    from engine.tasks import get_task
+    from ui.tabs.evaluate import _cards, shown_views
+    from ui.tabs.export import contents_line
+
+    task = get_task()
+    assert shown_views(task) == {"per_class": True, "confusion_matrix": True, "misclassified": True, "explain": True}
+    bare = dataclasses.replace(task, ui=dataclasses.replace(task.ui, views=("per_class",), explain=None,
+                                                             metrics=("macro_f1", "map50"),
+                                                             export_files=("model.onnx", "boxes.json")))
+    assert shown_views(bare) == {"per_class": True, "confusion_matrix": False, "misclassified": False,
+                                 "explain": False}
+    m = {"accuracy": 0.9, "balanced_accuracy": 0.85, "macro_f1": 0.88, "map50": 0.612, "n": 20}
+    cards = _cards("en", m, "test", {"model": "m", "mode": "fine-tune"}, task.ui.metrics)
+    assert [cards.index(x) < cards.index(y) for x, y in (("90%", "85%"), ("85%", "0.88"))] == [True, True]
+    only = _cards("ru", m, "test", {}, bare.ui.metrics)
+    assert "0.88" in only and "0.612" in only and "map50" in only and "90%" not in only
+    assert contents_line("en", task).startswith("The package's main files: `model.onnx`, `model.pt`")
+    assert contents_line("ru", bare) == "Основные файлы пакета: `model.onnx`, `boxes.json`."
+
+
+def test_the_train_tab_offers_the_models_that_serve_the_projects_task():
+    import dataclasses
+
+    from engine.models import list_models
+    from engine.tasks import get_task
+    from ui.state import serves
+
+    task = get_task()
+    assert all(serves(spec, task) for spec in list_models())  # every model classifies images today
+    other = dataclasses.replace(task, name="object-detection")
+    detector = type("Spec", (), {"tasks": ("object-detection",)})()
+    assert serves(detector, other) and not serves(detector, task) and not serves(list_models()[0], other)
+
+
+def test_compare_offers_and_accepts_only_candidates_whose_model_serves_the_projects_task():
+    import dataclasses
+
+    from engine.tasks import get_task
+    from ui.tabs.compare import candidate_specs, task_candidates
+
+    offered, defaults = candidate_specs()
+    task = get_task()
+    assert task_candidates(offered, task) == offered and set(defaults) <= set(offered)
+    assert task_candidates(offered, dataclasses.replace(task, name="object-detection")) == []

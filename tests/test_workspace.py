@@ -75,3 +75,29 @@ def test_event_reader_tolerates_a_half_written_last_line(tmp_path):
     more, _ = read_events(tmp_path, offset)
     assert more == [{"t": "x", "type": "progress", "step": 2, "total": 2}]
     assert run_status(tmp_path) == "interrupted"
+
+
+def test_a_project_keeps_the_task_it_was_created_for(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    pid = ws.create_project("Cats", task="image-classification")
+    assert ws.get_project(pid)["task"] == "image-classification"
+    assert ws.get_project(ws.create_project("Dogs"))["task"] == "image-classification"  # the default task
+    with pytest.raises(UserError, match="Unknown task 'poetry'"):
+        ws.create_project("Verse", task="poetry")
+    assert len(ws.list_projects()) == 2
+
+
+def test_an_index_from_before_tasks_opens_and_reads_its_projects_as_image_classification(tmp_path):
+    import sqlite3
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    db = sqlite3.connect(root / "index.sqlite")
+    db.execute("CREATE TABLE projects (id TEXT PRIMARY KEY, name TEXT NOT NULL, created TEXT NOT NULL, "
+               "updated TEXT NOT NULL, state TEXT NOT NULL DEFAULT '{}')")
+    db.execute("INSERT INTO projects (id, name, created, updated) VALUES ('old-1', 'Old', 'x', 'x')")
+    db.commit()
+    db.close()
+    ws = Workspace(root)
+    assert [(p["id"], p["task"]) for p in ws.list_projects()] == [("old-1", "image-classification")]
+    assert Workspace(root).get_project("old-1")["task"] == "image-classification"  # opened again: nothing to do

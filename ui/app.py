@@ -23,10 +23,11 @@ from ui import instance
 from ui.gradio_locale import follow_language
 from ui.guard import LoginThrottle, Policy, RequestGuard, is_loopback
 from ui.i18n import LANGUAGES, Texts, normalize, t
-from ui.state import PRIVATE, TAB_IDS, Ctx, Settings, project_or_none, shown_path
+from ui.state import PRIVATE, Ctx, Settings, project_or_none, shown_path
 from ui.tabs import compare, data, evaluate, export, projects, runs, settings, test, train
 
 TAB_MODULES = (projects, data, train, evaluate, test, export, runs, compare, settings)
+TAB_IDS = tuple(m.ID for m in TAB_MODULES)  # each tab module names itself; the page, its labels and memory follow
 MAX_FILE_SIZE = "500mb"  # a picture or the zip of a small dataset; the upload hint says it (data.zip_hint)
 # Gradio's cache of uploads and outputs: every half hour, files older than two hours go.
 DELETE_CACHE = (1800, 7200)

@@ -19,6 +19,7 @@ import gradio as gr
 
 from engine.errors import UserError
 from engine.fsutil import atomic_write_json, read_json
+from engine.tasks import DEFAULT_TASK, Task, get_task
 from ui.i18n import Texts, normalize, system_language, t
 
 SETTINGS_FILE = "ui_settings.json"
@@ -26,7 +27,6 @@ SETTINGS_FILE = "ui_settings.json"
 # it does not protect: any handler still runs on `POST /gradio_api/queue/join {"fn_index": N}`, with whatever inputs
 # the caller forges, so each one checks its inputs on the server (project ids, class names, paths).
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
-TAB_IDS = ("projects", "data", "train", "evaluate", "test", "export", "runs", "compare", "settings")
 log = logging.getLogger("konstruktor.ui")
 
 
@@ -141,6 +141,31 @@ def project_or_none(ws, pid: str | None) -> dict | None:
         return None
 
 
+def project_task(ws, pid: str | None) -> Task:
+    """The task of the project (the default task without one): what each tab asks what to show."""
+    project = project_or_none(ws, pid)
+    return get_task((project or {}).get("task"))
+
+
+def serves(spec, task: Task) -> bool:
+    """Whether the model `spec` (a ModelSpec) serves `task`: by the tasks the spec lists. Specs that list none
+    are image classifiers, the only task there was before they could say."""
+    return task.name in getattr(spec, "tasks", (DEFAULT_TASK,))
+
+
+def task_title(lang: str, name: str) -> str:
+    """A task's name for people: `task.<name>` in `lang`, else the task's own English title (else the name, for a
+    task this version does not know)."""
+    from ui.i18n.strings import STRINGS
+
+    if f"task.{name}" in STRINGS:
+        return t(lang, f"task.{name}")
+    try:
+        return get_task(name).title
+    except UserError:
+        return name
+
+
 def project_dataset(ws, pid: str | None) -> tuple[Path, dict] | None:
     """The project's imported dataset folder and manifest, or None before any import."""
     from engine.data import is_dataset_dir, load_manifest
@@ -214,6 +239,18 @@ def progress_html(fraction: float, text: str | None = None) -> str:
     bar = (f'<div class="k-progress" role="progressbar" aria-valuenow="{fraction * 100:.0f}" aria-valuemin="0" '
            f'aria-valuemax="100"><div style="width:{fraction * 100:.1f}%"></div></div>')
     return bar if text is None else bar + f'<div class="k-progress-text">{html.escape(text)}</div>'
+
+
+# --- what the runner can do (one place each, so the runner's own answer replaces the guess in one line) ------
+
+def can_train_in_cloud(runner) -> bool:
+    """Whether this runner can send a training to Yandex Cloud (the app's CloudRunner can)."""
+    return hasattr(runner, "cloud")
+
+
+def can_clean_up_vms(runner) -> bool:
+    """Whether this runner can list and delete cloud VMs that no training owns."""
+    return hasattr(runner, "delete_orphans")
 
 
 def has_gpu() -> bool:

@@ -37,6 +37,10 @@ def test_sample_project_trains_evaluates_predicts_and_downloads(page, app, scree
     page.locator("#k-mode label", has_text="Linear probe").click()
     page.locator("#k-preview-box").get_by_text("What training pictures may look like").click()
     expect(page.locator("#k-preview img").first).to_be_visible()
+    # Cross-validation on, by choice: the sample's 30 validation pictures are not few enough for `auto`.
+    page.get_by_text("Advanced settings").click()
+    page.locator("#k-cv label").get_by_text("on", exact=True).click()
+    page.get_by_text("Advanced settings").click()
     page.click("#k-start")
     expect(page.locator("#k-stop")).to_be_enabled()
     expect(page.locator("#k-train-status")).to_contain_text("Done", timeout=TRAIN_TIMEOUT_MS)

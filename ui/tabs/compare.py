@@ -29,6 +29,8 @@ from ui.state import (
     progress_html,
     project_dataset,
     project_or_none,
+    project_task,
+    serves,
 )
 
 ID = "compare"
@@ -47,11 +49,22 @@ def candidate_specs() -> tuple[list[str], list[str]]:
     defaults = default_candidates("cuda" if has_gpu() else "cpu")
     offered = list(defaults)
     for spec in list_models():
-        if spec.family == "ultralytics":
-            offered.append(f"{spec.name}:full")
-        elif spec.pretrained_offline:
-            offered += [f"{spec.name}:{mode}" for mode in EXTRA_MODES]
+        offered += [f"{spec.name}:{mode}" for mode in _offered_modes(spec)]
     return list(dict.fromkeys(offered)), defaults
+
+
+def task_candidates(offered: list[str], task) -> list[str]:
+    """The candidates (model:mode) whose model serves `task`, in the order offered."""
+    from engine.models import get_spec
+
+    return [c for c in offered if serves(get_spec(c.split(":")[0]), task)]
+
+
+def _offered_modes(spec) -> tuple[str, ...]:
+    """The modes worth offering for `spec` beyond the defaults (the model family's answer, once it gives one)."""
+    if spec.family == "ultralytics":
+        return ("full",)
+    return EXTRA_MODES if spec.pretrained_offline else ()
 
 
 def _choices(lang: str, offered: list[str]) -> list[tuple[str, str]]:
@@ -120,15 +133,18 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                     gr.update(interactive=False)]
         return [*board_view(lang, folder), gr.update(interactive=not running), gr.update(interactive=running)]
 
-    def refresh(pid, lang):
+    def refresh(pid, lang, picked):
         found = project_dataset(ws, pid) if project_or_none(ws, pid) else None
         folder = _project_compare(ws, pid)
         if folder is not None:
             _register_runs(ws, folder, registered)
         running = folder is not None and _running(folder)
-        return [_data_line(lang, found), str(folder) if folder else None, None, *draw(lang, folder, running)]
+        shown = task_candidates(offered, project_task(ws, pid))
+        kept = [p for p in (picked or []) if p in shown]
+        return [_data_line(lang, found), str(folder) if folder else None, None, *draw(lang, folder, running),
+                gr.update(choices=_choices(lang, shown), value=kept)]
 
-    ctx.on_refresh(refresh, [data_line, watch, seen, *outputs])
+    ctx.on_refresh(refresh, [data_line, watch, seen, *outputs, picks], inputs=[picks])
 
     def on_start(pid, lang, picked, minutes, do_search):
         try:
@@ -188,7 +204,7 @@ def _start(ctx: Ctx, procs: _Processes, lang: str, pid, picked, minutes, do_sear
     picked = [p for p in (picked or []) if isinstance(p, str)]
     if not picked:
         raise UserError(t(lang, "cmp.none_picked"))
-    if any(p not in offered for p in picked):
+    if any(p not in task_candidates(offered, project_task(ctx.ws, pid)) for p in picked):
         raise UserError(t(lang, "cmp.bad_choice"))
     try:
         minutes = float(minutes)

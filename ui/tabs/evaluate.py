@@ -20,6 +20,7 @@ from ui.state import (
     message,
     project_dataset,
     project_runs,
+    project_task,
     run_choices,
     run_dir_of,
 )
@@ -27,6 +28,13 @@ from ui.state import (
 ID = "evaluate"
 MAX_WRONG = 24
 THUMB_SIDE = 160
+# How a card shows a metric the task names (TaskUI.metrics): its title, what it means, how its number reads.
+# A metric not listed here still gets a card, under its own name.
+METRIC_CARDS = {
+    "accuracy": ("eval.accuracy", "eval.accuracy_means", "{:.0%}"),
+    "balanced_accuracy": ("eval.balanced", "eval.balanced_means", "{:.0%}"),
+    "macro_f1": ("eval.macro_f1", "eval.macro_f1_means", "{:.2f}"),
+}
 
 
 def build(ctx: Ctx, tab: gr.Tab) -> None:
@@ -35,22 +43,25 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     run = T(gr.Dropdown, {"label": "common.run"}, choices=[], value=None, interactive=True, elem_id="k-eval-run")
     cards = gr.HTML(elem_id="k-eval-cards")
     cv = gr.Markdown(elem_id="k-eval-cv")
+    # The views are those the project's task feeds (TaskUI.views); the others stay hidden.
     with gr.Row():
-        with gr.Column(scale=1):
+        with gr.Column(scale=1) as per_class_box:
             per_class = T(gr.Dataframe, {"label": "eval.per_class"}, interactive=False, elem_id="k-per-class")
             T(gr.Markdown, {"value": "eval.per_class_means"})
-        with gr.Column(scale=1):
+        with gr.Column(scale=1) as matrix_box:
             T(gr.Markdown, {"value": "eval.confusion"})
             matrix = gr.Image(type="pil", interactive=False, show_label=False, height=360, buttons=["fullscreen"],
                               elem_id="k-confusion")
-    T(gr.Markdown, {"value": "eval.wrong_intro"})
-    no_wrong = gr.Markdown(visible=False, elem_id="k-no-wrong")
-    with gr.Row(visible=False) as wrong_row:
-        wrong = T(gr.Gallery, {"label": "eval.wrong"}, columns=6, height=320, allow_preview=False, scale=3,
-                  elem_id="k-wrong")
-        with gr.Column(scale=2):
-            cam = T(gr.Image, {"label": "eval.gradcam"}, type="pil", interactive=False, height=260, elem_id="k-eval-cam")
-            cam_text = gr.Markdown(elem_id="k-eval-cam-text")
+    with gr.Column() as wrong_box:
+        T(gr.Markdown, {"value": "eval.wrong_intro"})
+        no_wrong = gr.Markdown(visible=False, elem_id="k-no-wrong")
+        with gr.Row(visible=False) as wrong_row:
+            wrong = T(gr.Gallery, {"label": "eval.wrong"}, columns=6, height=320, allow_preview=False, scale=3,
+                      elem_id="k-wrong")
+            with gr.Column(scale=2) as cam_box:
+                cam = T(gr.Image, {"label": "eval.gradcam"}, type="pil", interactive=False, height=260,
+                        elem_id="k-eval-cam")
+                cam_text = gr.Markdown(elem_id="k-eval-cam-text")
     wrong_files = gr.State([])
 
     def render(pid, lang, run_id):
@@ -74,7 +85,8 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             return [t(lang, "eval.no_metrics"), *blank[1:]]
         rows, files = _wrong(run_dir, split)
         none_wrong = gr.update(visible=not rows, value=t(lang, f"eval.no_wrong_{split}"))
-        return [_cards(lang, m, split, metrics), _cv(lang, metrics.get("cv")), _per_class(lang, m),
+        return [_cards(lang, m, split, metrics, project_task(ws, pid).ui.metrics), _cv(lang, metrics.get("cv")),
+                _per_class(lang, m),
                 _matrix(run_dir, split), rows, files, None, "", none_wrong, gr.update(visible=bool(rows))]
 
     outputs = [cards, cv, per_class, matrix, wrong, wrong_files, cam, cam_text, no_wrong, wrong_row]
@@ -83,14 +95,17 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         runs = project_runs(ws, pid)
         chosen = chosen_run_id(ws, pid)
         value = default_run(runs, chosen)
-        return [gr.update(choices=run_choices(lang, runs, chosen), value=value), *render(pid, lang, value)]
+        shown = shown_views(project_task(ws, pid))
+        return [gr.update(choices=run_choices(lang, runs, chosen), value=value), *render(pid, lang, value),
+                *[gr.update(visible=shown[view]) for view in ("per_class", "confusion_matrix", "misclassified",
+                                                                "explain")]]
 
-    ctx.on_refresh(refresh, [run, *outputs])
+    ctx.on_refresh(refresh, [run, *outputs, per_class_box, matrix_box, wrong_box, cam_box])
     run.input(render, [ctx.pid, ctx.lang, run], outputs, **PRIVATE)
 
     def on_select(pid, lang, run_id, files, evt: gr.SelectData):
         index = evt.index if isinstance(evt.index, int) else None
-        if index is None or not 0 <= index < len(files):
+        if index is None or not 0 <= index < len(files) or not shown_views(project_task(ws, pid))["explain"]:
             return gr.skip(), gr.skip()
         from engine.explain import explain_file
 
@@ -104,6 +119,14 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                                     prob=f"{result['prob']:.0%}")
 
     wrong.select(on_select, [ctx.pid, ctx.lang, run, wrong_files], [cam, cam_text], **PRIVATE)
+
+
+def shown_views(task) -> dict[str, bool]:
+    """Which of the tab's views the task feeds: per class, the confusion matrix, the misclassified pictures, and
+    why the model chose (beside those pictures)."""
+    views = set(task.ui.views)
+    return {"per_class": "per_class" in views, "confusion_matrix": "confusion_matrix" in views,
+            "misclassified": "misclassified" in views, "explain": "misclassified" in views and bool(task.ui.explain)}
 
 
 def _score_imported(ws, pid, run_dir: Path, metrics: dict) -> dict:
@@ -121,12 +144,15 @@ def _card(number: str, title: str, what: str) -> str:
             f'<div class="k-what">{html.escape(what)}</div></div>')
 
 
-def _cards(lang, m: dict, split: str, metrics: dict) -> str:
+def _cards(lang, m: dict, split: str, metrics: dict, names: tuple[str, ...]) -> str:
+    """A card for each of the task's metrics (`names`) that the run has, in the task's order."""
     where = t(lang, f"eval.on_{split}", n=m.get("n", "?"))
-    parts = [_card(f"{m['accuracy']:.0%}", t(lang, "eval.accuracy"), t(lang, "eval.accuracy_means")),
-             _card(f"{m['macro_f1']:.2f}", t(lang, "eval.macro_f1"), t(lang, "eval.macro_f1_means"))]
-    if "balanced_accuracy" in m:
-        parts.append(_card(f"{m['balanced_accuracy']:.0%}", t(lang, "eval.balanced"), t(lang, "eval.balanced_means")))
+    parts = []
+    for name in names:
+        if not isinstance(m.get(name), (int, float)):
+            continue
+        title, means, number = METRIC_CARDS.get(name, (None, None, "{:.3g}"))
+        parts.append(_card(number.format(m[name]), t(lang, title) if title else name, t(lang, means) if means else ""))
     mode = metrics.get("mode", "?")
     mode = t(lang, f"mode_short.{mode}") if f"mode_short.{mode}" in STRINGS else mode
     info = t(lang, "eval.about_run", model=metrics.get("model", "?"), mode=mode, where=where)

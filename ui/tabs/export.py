@@ -22,6 +22,7 @@ from ui.state import (
     log,
     message,
     project_runs,
+    project_task,
     run_choices,
     run_dir_of,
 )
@@ -38,6 +39,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     with gr.Row():
         make = T(gr.Button, {"value": "export.package"}, variant="primary", elem_id="k-export-package")
         int8 = T(gr.Checkbox, {"label": "export.int8"}, value=False, elem_id="k-export-int8")
+    contents = gr.Markdown(elem_id="k-export-contents")  # what the package holds, as the project's task says
     summary = gr.Markdown(elem_id="k-export-summary")
     package = T(gr.DownloadButton, {"label": "export.download_package"}, value=None, interactive=False,
                 elem_id="k-dl-package")
@@ -99,15 +101,20 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         runs = project_runs(ws, pid)
         chosen = chosen_run_id(ws, pid)
         value = default_run(runs, chosen)
-        return gr.update(choices=run_choices(lang, runs, chosen), value=value)
+        return gr.update(choices=run_choices(lang, runs, chosen), value=value), contents_line(lang, project_task(ws, pid))
 
-    ctx.on_refresh(refresh, [run])
+    ctx.on_refresh(refresh, [run, contents])
     outputs = [checkpoint, labels, note]
     run.input(prepare, [ctx.pid, ctx.lang, run], outputs, **PRIVATE)
     run.change(forget, [run], [package, summary], show_progress="hidden", **PRIVATE)
     tab.select(prepare, [ctx.pid, ctx.lang, run], outputs, **PRIVATE)
     make.click(export, [ctx.pid, ctx.lang, run, int8], [make, package, summary], show_progress="minimal",
                **PRIVATE)
+
+
+def contents_line(lang: str, task) -> str:
+    """The files the task's package holds (TaskUI.export_files), as one line."""
+    return t(lang, "export.contents", files=", ".join(f"`{name}`" for name in task.ui.export_files))
 
 
 def _run_export(run_dir: Path, workspace_root: Path, quantize: str | None):

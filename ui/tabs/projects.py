@@ -5,9 +5,10 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from engine.errors import CodedError
+from engine.errors import CodedError, UserError
+from engine.tasks import DEFAULT_TASK, task_names
 from ui.i18n import error_text, t
-from ui.state import PRIVATE, Ctx, project_or_none
+from ui.state import PRIVATE, Ctx, project_or_none, task_title
 
 ID = "projects"
 MAX_NAME = 80
@@ -19,6 +20,9 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     with gr.Row(equal_height=True):
         name = T(gr.Textbox, {"label": "projects.new_name", "placeholder": "projects.new_placeholder"},
                  max_length=MAX_NAME, scale=3, elem_id="k-new-name")
+        # Chosen once: a project's data, models and views all belong to its task.
+        task = T(gr.Dropdown, {"label": "projects.task", "info": "projects.task_info", "choices": _task_choices},
+                 value=DEFAULT_TASK, interactive=True, scale=2, elem_id="k-new-task")
         create = T(gr.Button, {"value": "projects.create"}, variant="primary", scale=1, elem_id="k-create")
         sample = T(gr.Button, {"value": "projects.sample"}, scale=1, elem_id="k-sample")
     status = gr.Markdown(elem_id="k-projects-status")
@@ -43,26 +47,29 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             runs = ws.list_runs(p["id"])
             n = sum(1 for r in runs if r["status"] == "done")
             mark = "▶ " if p["id"] == pid else ""
-            rows.append([mark + p["name"], p["state"].get("n_images", ""), n, p["updated"][:16].replace("T", " ")])
+            rows.append([mark + p["name"], task_title(lang, p["task"]), p["state"].get("n_images", ""), n,
+                         p["updated"][:16].replace("T", " ")])
         current = project_or_none(ws, pid)
         return (pd.DataFrame(rows, columns=_headers(lang)), current["name"] if current else "", gr.update(visible=False))
 
     ctx.on_refresh(refresh, [table, new_name, confirm_box])
 
-    def on_create(name_value, lang):
+    def on_create(name_value, task_name, lang):
         name_value = str(name_value or "").strip()[:MAX_NAME]
         if not name_value:
             return gr.skip(), gr.skip(), t(lang, "projects.need_name"), gr.skip()
+        if task_name not in task_names():  # the browser is not trusted: only a task the engine knows
+            return gr.skip(), gr.skip(), t(lang, "projects.bad_task"), gr.skip()
         try:
-            pid = ws.create_project(name_value)
-        except CodedError as e:
+            pid = ws.create_project(name_value, task=task_name)
+        except UserError as e:
             return gr.skip(), gr.skip(), error_text(lang, e), gr.skip()
         ctx.settings.set(last_project=pid)
         ws.update_project_state(pid, tab="data")
         return pid, gr.Tabs(selected="data"), t(lang, "projects.created", name=name_value), ""
 
-    ctx.then_refresh(create.click(on_create, [name, ctx.lang], [ctx.pid, ctx.tabs, status, name], **PRIVATE))
-    ctx.then_refresh(name.submit(on_create, [name, ctx.lang], [ctx.pid, ctx.tabs, status, name], **PRIVATE))
+    for trigger in (create.click, name.submit):
+        ctx.then_refresh(trigger(on_create, [name, task, ctx.lang], [ctx.pid, ctx.tabs, status, name], **PRIVATE))
 
     def on_sample(lang, progress=gr.Progress()):  # noqa: B008 - Gradio injects a fresh tracker per call
         from ui.tabs.data import sample_project
@@ -111,5 +118,9 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
 
 
 def _headers(lang: str) -> list[str]:
-    return [t(lang, "projects.col_name"), t(lang, "projects.col_images"), t(lang, "projects.col_runs"),
-            t(lang, "projects.col_updated")]
+    return [t(lang, "projects.col_name"), t(lang, "projects.col_task"), t(lang, "projects.col_images"),
+            t(lang, "projects.col_runs"), t(lang, "projects.col_updated")]
+
+
+def _task_choices(lang: str) -> list[tuple[str, str]]:
+    return [(task_title(lang, name), name) for name in task_names()]

@@ -9,6 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from ui.i18n import t
+from ui.i18n.strings import STRINGS
 from ui.state import (
     PRIVATE,
     Ctx,
@@ -19,6 +20,7 @@ from ui.state import (
     message,
     project_or_none,
     project_runs,
+    project_task,
     run_choices,
 )
 from ui.tabs.open_model import open_upload
@@ -126,7 +128,8 @@ def side_by_side(ws, pid, lang, picked) -> list:
         except (OSError, ValueError):
             metrics.append(r.get("metrics") or {})
     names = _short_names(lang, chosen, metrics)
-    summary = pd.DataFrame(_summary_rows(lang, chosen, metrics), columns=["", *names])
+    summary = pd.DataFrame(_summary_rows(lang, chosen, metrics, project_task(ws, pid).ui.metrics),
+                           columns=["", *names])
     classes = list(dict.fromkeys(c for m in metrics for c in (_scored(m)[1].get("per_class") or {})))
     per_class = pd.DataFrame([[c, *[_f1(m, c) for m in metrics]] for c in classes], columns=["", *names])
     gallery = []
@@ -165,7 +168,11 @@ def _f1(m: dict, cls: str):
     return round(float(value), 3) if value is not None else None
 
 
-def _summary_rows(lang, chosen: list[dict], metrics: list[dict]) -> list[list]:
+# The side-by-side rows of the metrics a task names (TaskUI.metrics); another metric is a row under its own name.
+METRIC_ROWS = {"accuracy": "runs.row_accuracy", "balanced_accuracy": "runs.row_balanced", "macro_f1": "runs.row_f1"}
+
+
+def _summary_rows(lang, chosen: list[dict], metrics: list[dict], names: tuple[str, ...]) -> list[list]:
     def num(value, digits):
         return round(float(value), digits) if value is not None else None
 
@@ -183,9 +190,7 @@ def _summary_rows(lang, chosen: list[dict], metrics: list[dict]) -> list[list]:
                            for m in metrics]),
         ("runs.row_data", [((m.get("dataset") or {}).get("fingerprint") or "")[:12] for m in metrics]),
         ("runs.row_split", [t(lang, f"split.{_scored(m)[0]}") if _scored(m)[0] else "" for m in metrics]),
-        ("runs.row_accuracy", [num(_scored(m)[1].get("accuracy"), 3) for m in metrics]),
-        ("runs.row_balanced", [num(_scored(m)[1].get("balanced_accuracy"), 3) for m in metrics]),
-        ("runs.row_f1", [num(_scored(m)[1].get("macro_f1"), 3) for m in metrics]),
+        *[(METRIC_ROWS.get(name, name), [num(_scored(m)[1].get(name), 3) for m in metrics]) for name in names],
         ("runs.row_cv", [cv(m) for m in metrics]),
         ("runs.row_time", [num(m.get("train_seconds"), 1) for m in metrics]),
         ("runs.row_size", [size(r) for r in chosen]),
@@ -194,7 +199,8 @@ def _summary_rows(lang, chosen: list[dict], metrics: list[dict]) -> list[list]:
                              for m in metrics]),
     ]
     # Mixed types in a column confuse the table widget: every cell is shown as text.
-    return [[t(lang, key), *["" if v is None else str(v) for v in values]] for key, values in lines]
+    return [[t(lang, key) if key in STRINGS else key, *["" if v is None else str(v) for v in values]]
+            for key, values in lines]
 
 
 _MODES = ("linear-probe", "fine-tune", "full", "scratch")

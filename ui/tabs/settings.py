@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from ui.i18n import LANGUAGES, t
-from ui.state import PRIVATE, Ctx, message, shown_path
+from ui.state import PRIVATE, Ctx, can_clean_up_vms, message, shown_path
 
 ID = "settings"
 LOG_LINES = 200
@@ -179,10 +179,9 @@ def check_form(root: Path, lang: str) -> str:
 
 def known_leftovers(runner) -> list[dict] | None:
     """The leftover VMs the app found when it started (no network call); None while it is still looking."""
-    checked = getattr(runner, "orphans_checked", None)
-    if checked is None:  # a runner without the cloud
+    if not can_clean_up_vms(runner):  # a runner without the cloud
         return []
-    return list(runner.orphans) if checked.is_set() else None
+    return list(runner.orphans) if runner.orphans_checked.is_set() else None
 
 
 def leftovers_line(lang: str, instances: list[dict]) -> str:
@@ -195,7 +194,7 @@ def leftovers_line(lang: str, instances: list[dict]) -> str:
 def _cloud_runner_ready(root: Path, runner) -> bool:
     from cloud.target import cloud_ready
 
-    return hasattr(runner, "delete_orphans") and cloud_ready(root)
+    return can_clean_up_vms(runner) and cloud_ready(root)
 
 
 def check_leftovers(root: Path, runner, lang: str) -> tuple[str, bool]:

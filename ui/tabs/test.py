@@ -6,7 +6,17 @@ import gradio as gr
 
 from engine.errors import UserError
 from ui.i18n import t
-from ui.state import PRIVATE, Ctx, chosen_run_id, default_run, message, project_runs, run_choices, run_dir_of
+from ui.state import (
+    PRIVATE,
+    Ctx,
+    chosen_run_id,
+    default_run,
+    message,
+    project_runs,
+    project_task,
+    run_choices,
+    run_dir_of,
+)
 
 ID = "test"
 TOP_K = 5
@@ -18,8 +28,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     run = T(gr.Dropdown, {"label": "common.run"}, choices=[], value=None, interactive=True, elem_id="k-test-run")
     with gr.Row():
         with gr.Column():
+            # One widget per kind of example; the project's task says which one shows (TaskUI.test_input).
             image = T(gr.Image, {"label": "test.image"}, type="filepath", sources=["upload", "webcam", "clipboard"],
                       height=320, elem_id="k-test-image")
+            widgets = {"image": image}
             explain = T(gr.Checkbox, {"label": "test.gradcam", "info": "test.gradcam_info"}, value=False,
                         elem_id="k-test-cam-toggle")
             go = T(gr.Button, {"value": "test.predict"}, variant="primary", elem_id="k-predict")
@@ -34,11 +46,15 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         chosen = chosen_run_id(ws, pid)
         value = default_run(runs, chosen)
         hint = "" if value else t(lang, "test.no_run")
-        return gr.update(choices=run_choices(lang, runs, chosen), value=value), hint
+        task = project_task(ws, pid)
+        return (gr.update(choices=run_choices(lang, runs, chosen), value=value), hint,
+                *[gr.update(visible=task.ui.test_input == kind) for kind in widgets],
+                gr.update(visible=bool(task.ui.explain)))
 
-    ctx.on_refresh(refresh, [run, note])
+    ctx.on_refresh(refresh, [run, note, *widgets.values(), explain])
 
     def on_predict(pid, lang, run_id, path, with_cam):
+        with_cam = bool(with_cam) and bool(project_task(ws, pid).ui.explain)  # only where the task can say why
         if not path or not isinstance(path, str):
             return None, gr.update(visible=False), t(lang, "test.need_image")
         try:
