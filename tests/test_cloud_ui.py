@@ -88,10 +88,17 @@ def _ghost_vm(root, stub, job_id: str) -> str:
 
 
 def _runner(root, **kw):
-    """The cloud part of the app's runner: the one with the leftover-VM ability, which these pages use."""
-    from cloud.runner import LEFTOVER_VMS, with_cloud
+    """The app's runner: this computer and Yandex Cloud, chosen by target."""
+    from cloud.runner import with_cloud
 
-    return with_cloud(Workspace(root), **kw).with_ability(LEFTOVER_VMS)
+    return with_cloud(Workspace(root), **kw)
+
+
+def _started_looking(runner, timeout: float) -> bool:
+    """Whether the runner's start-up look for leftover VMs ended within `timeout` seconds."""
+    from ui.state import leftover_vms
+
+    return leftover_vms(runner).orphans_checked.wait(timeout)
 
 
 def test_a_leftover_vm_found_at_start_is_shown_and_delete_removes_every_current_one(cloud_ws, stub):
@@ -100,7 +107,7 @@ def test_a_leftover_vm_found_at_start_is_shown_and_delete_removes_every_current_
 
     first = _ghost_vm(cloud_ws, stub, "ghost-1")
     runner = _runner(cloud_ws)  # looks for leftovers in the background, as the app does when it starts
-    assert runner.orphans_checked.wait(120)
+    assert _started_looking(runner, 120)
     known = known_leftovers(runner)
     assert [i["id"] for i in known] == [first]
     line = leftovers_line("en", known)
@@ -139,14 +146,14 @@ def test_without_the_cloud_or_its_network_nothing_is_shown_and_nothing_waits(stu
     root = tmp_path / "ws"
     monkeypatch.setenv("KONSTRUKTOR_WORKSPACE", str(root))
     runner = _runner(root)  # not set up: the start-up look ends at once, with nothing found
-    assert runner.orphans_checked.wait(60) and known_leftovers(runner) == []
+    assert _started_looking(runner, 60) and known_leftovers(runner) == []
     assert check_leftovers(root, runner, "en") == (
         "Yandex Cloud is not set up yet: save the folder, bucket and key above first.", False)
     save_settings(root, CloudSettings(folder_id=FOLDER, bucket=BUCKET))
     save_credentials(root, key=sa_key)
     monkeypatch.setenv("KONSTRUKTOR_YC_IAM_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     runner = _runner(root)
-    assert runner.orphans_checked.wait(120) and known_leftovers(runner) == []
+    assert _started_looking(runner, 120) and known_leftovers(runner) == []
     text, offer = delete_leftovers(root, runner, "en")
     assert "Cannot reach Yandex Cloud" in text and offer is False and stub.deleted == []
 

@@ -244,13 +244,21 @@ def progress_html(fraction: float, text: str | None = None) -> str:
 # --- what the runner can do (one place each, so the runner's own answer replaces the guess in one line) ------
 
 def can_train_in_cloud(runner) -> bool:
-    """Whether this runner can send a training to Yandex Cloud (the app's CloudRunner can)."""
-    return hasattr(runner, "cloud")
+    """Whether the app's runner can send a training to Yandex Cloud (it says so in its capabilities)."""
+    from cloud.runner import TARGET
+
+    return runner.capabilities().serves(TARGET)
 
 
-def can_clean_up_vms(runner) -> bool:
-    """Whether this runner can list and delete cloud VMs that no training owns."""
-    return hasattr(runner, "delete_orphans")
+def leftover_vms(runner):
+    """The runner that lists and deletes cloud VMs no training owns (orphans, check_orphans, delete_orphans), or
+    None when the app trains without the cloud."""
+    from cloud.runner import LEFTOVER_VMS
+
+    finder = getattr(runner, "with_ability", None)
+    if finder is not None:
+        return finder(LEFTOVER_VMS)
+    return runner if runner.capabilities().can(LEFTOVER_VMS) else None
 
 
 def has_gpu() -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from ui.i18n import LANGUAGES, t
-from ui.state import PRIVATE, Ctx, can_clean_up_vms, message, shown_path
+from ui.state import PRIVATE, Ctx, leftover_vms, message, shown_path
 
 ID = "settings"
 LOG_LINES = 200
@@ -179,9 +179,10 @@ def check_form(root: Path, lang: str) -> str:
 
 def known_leftovers(runner) -> list[dict] | None:
     """The leftover VMs the app found when it started (no network call); None while it is still looking."""
-    if not can_clean_up_vms(runner):  # a runner without the cloud
+    vms = leftover_vms(runner)
+    if vms is None:  # a runner without the cloud
         return []
-    return list(runner.orphans) if runner.orphans_checked.is_set() else None
+    return list(vms.orphans) if vms.orphans_checked.is_set() else None
 
 
 def leftovers_line(lang: str, instances: list[dict]) -> str:
@@ -191,15 +192,18 @@ def leftovers_line(lang: str, instances: list[dict]) -> str:
     return t(lang, "settings.leftovers", n=len(instances), ids=", ".join(f"`{i['id']}`" for i in instances))
 
 
-def _cloud_runner_ready(root: Path, runner) -> bool:
+def _vm_runner(root: Path, runner):
+    """The runner that keeps track of leftover VMs, when the cloud is set up; else None."""
     from cloud.target import cloud_ready
 
-    return can_clean_up_vms(runner) and cloud_ready(root)
+    vms = leftover_vms(runner)
+    return vms if vms is not None and cloud_ready(root) else None
 
 
 def check_leftovers(root: Path, runner, lang: str) -> tuple[str, bool]:
     """'Check for leftover VMs': asks Yandex Cloud now; the answer and whether to offer deleting them."""
-    if not _cloud_runner_ready(root, runner):
+    runner = _vm_runner(root, runner)
+    if runner is None:
         return t(lang, "settings.leftovers_no_cloud"), False
     try:
         found = runner.check_orphans()
@@ -210,7 +214,8 @@ def check_leftovers(root: Path, runner, lang: str) -> tuple[str, bool]:
 
 def delete_leftovers(root: Path, runner, lang: str) -> tuple[str, bool]:
     """'Delete leftover VMs': deletes those Yandex Cloud lists now (not the list on the page); says how many."""
-    if not _cloud_runner_ready(root, runner):
+    runner = _vm_runner(root, runner)
+    if runner is None:
         return t(lang, "settings.leftovers_no_cloud"), False
     try:
         deleted = runner.delete_orphans()

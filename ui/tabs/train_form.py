@@ -136,7 +136,6 @@ def start_run(ctx: Ctx, lang: str, pid, values, offline, accepted: str | None = 
         return None, "\n\n".join(filter(None, [why, ask])), cost
     if accepted != cost["text"]:  # the settings changed since: the person agreed to another price
         return None, f"{t(lang, 'train.cloud_price_changed')}\n\n{ask}", cost
-    # The app's runner is a cloud.runner.CloudRunner.
     return ctx.runner.submit(cfg, project_id=pid, dataset_id=dataset_id, target="yandex"), "", None
 
 

@@ -25,13 +25,9 @@ def _ended_text(lang, snap) -> str:
     if snap.status == "interrupted":
         paths = {"console": str(snap.run_dir / "console.log"), "log": str(snap.run_dir / "train.log")}
         return engine_text(lang, "failure", "interrupted", paths, snap.message)
-    from engine.events import read_events
-
-    events, _ = read_events(snap.run_dir)
-    last = next((e for e in reversed(events) if e.get("type") == snap.status), {})
     # The runner writes `cancelled` itself when it had to kill the process: same meaning, no code.
-    code = last.get("code") or ("cancelled" if snap.status == "cancelled" else None)
-    return engine_text(lang, "failure", code, last.get("params"), snap.message or "")
+    code = snap.code or ("cancelled" if snap.status == "cancelled" else None)
+    return engine_text(lang, "failure", code, snap.params, snap.message or "")
 
 
 def own_run(ctx: Ctx, pid, watched) -> Path | None:
