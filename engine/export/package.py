@@ -12,7 +12,6 @@ import importlib
 import json
 import os
 import platform
-import re
 import shutil
 import string
 import sys
@@ -32,16 +31,15 @@ import numpy as np
 
 from engine import __version__
 from engine.errors import UserError
-from engine.export.readme import PREPROCESS_COPY, TEMPLATES, write_readme
+from engine.export.readme import write_readme
+from engine.export.runtime import PREPROCESS_COPY, TEMPLATES, write_runtime_code
+from engine.export.runtime import PREPROCESS_SOURCE as PREPROCESS_SOURCE  # engine.open_model reads it here
 from engine.fsutil import atomic_write_json, atomic_write_text
 from engine.preprocess import preprocess_file
 
 FORMATS = ("onnx", "torch", "torchscript")
 QUANTIZATIONS = ("int8",)
 PACKAGE_FORMAT = "konstruktor-package/1"
-PREPROCESS_SOURCE = Path(__file__).resolve().parents[1] / "preprocess.py"
-# The block of predict_torch.py that the model family's loader (export_templates/torch_build_*.py) fills.
-_LOADER_BLOCK = re.compile(r"^# <build_model>.*?^# </build_model>\n", re.DOTALL | re.MULTILINE)
 # Evaluation images checked per export (an even spread when there are more), and the smaller share
 # that the PyTorch files, which run the very same weights in the same library, are checked on.
 PARITY_MAX_IMAGES = 200
@@ -337,22 +335,6 @@ def _write_code_and_settings(work: Path, ckpt: dict[str, Any], formats: tuple[st
             "library": family.library, "library_version": _version(family.library),
             "library_requirement": "\n".join(family.package_requirements)})
     return spec
-
-
-def write_runtime_code(dest: Path, family: str, *, torch: bool, task: str | None = None) -> None:
-    """The package's code: the preprocessing copy, predict.py and, with `torch`, predict_torch.py rendered with
-    the family's model loader (also what an opened package gets, so it runs this app's code)."""
-    from engine.models import get_family
-    from engine.tasks import get_task
-
-    signature = get_task(task).part("export")
-    shutil.copyfile(PREPROCESS_SOURCE, dest / PREPROCESS_COPY)
-    shutil.copyfile(TEMPLATES / signature.PREDICT_TEMPLATE, dest / "predict.py")
-    if torch:
-        loader = _LOADER_BLOCK.search((TEMPLATES / get_family(family).torch_template()).read_text(encoding="utf-8"))
-        template = (TEMPLATES / signature.PREDICT_TORCH_TEMPLATE).read_text(encoding="utf-8")
-        assert loader is not None and _LOADER_BLOCK.search(template), "a torch template lost its build_model block"
-        atomic_write_text(dest / "predict_torch.py", _LOADER_BLOCK.sub(lambda _m: loader.group(0), template))
 
 
 def _onnx_files(job: _Job, module, spec: dict[str, Any], predict_mod: ModuleType) -> None:

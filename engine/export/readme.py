@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
+from engine.export.runtime import PREPROCESS_COPY, TEMPLATES
 from engine.fsutil import atomic_write_text
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "export_templates"
-PREPROCESS_COPY = "konstruktor_preprocess.py"
 
 FILE_NOTES = {
     "model.onnx": ("the network, ONNX (FP32)", "сеть в формате ONNX (FP32)"),
