@@ -7,6 +7,7 @@ compares task names; everything else asks `get_task(name)`.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from engine.errors import UserError
 from engine.tasks.base import Task, TaskUI
@@ -16,7 +17,7 @@ TASKS: dict[str, str] = {
 }
 DEFAULT_TASK = "image-classification"
 
-__all__ = ["DEFAULT_TASK", "TASKS", "Task", "TaskUI", "get_task", "task_names"]
+__all__ = ["DEFAULT_TASK", "TASKS", "Task", "TaskUI", "get_task", "task_names", "task_of_run"]
 
 
 def task_names() -> tuple[str, ...]:
@@ -29,3 +30,16 @@ def get_task(name: str | None = None) -> Task:
     if name not in TASKS:
         raise UserError(f"Unknown task '{name}'. Konstruktor knows: {', '.join(TASKS)}.")
     return importlib.import_module(TASKS[name]).TASK
+
+
+def task_of_run(run_dir: str | Path) -> Task:
+    """The task a run folder was trained for: its config.yaml's `task` (the default task when it says none)."""
+    import yaml
+
+    from engine.config import CONFIG_FILE
+
+    try:
+        raw = yaml.safe_load((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        raw = {}
+    return get_task(raw.get("task") if isinstance(raw, dict) else None)

@@ -188,6 +188,14 @@ def _check(
     return y, p
 
 
+def top_predictions(labels: Sequence[str], probs: np.ndarray, top_k: int) -> dict[str, Any]:
+    """One picture's answer: the most likely label, its probability and the top-k list (predict's output)."""
+    k = max(1, min(top_k, len(labels)))
+    order = np.argsort(-probs)[:k]
+    return {"label": labels[order[0]], "prob": float(probs[order[0]]),
+            "top": [{"label": labels[i], "prob": float(probs[i])} for i in order]}
+
+
 def selection_score(val_values: dict[str, float]) -> float:
     """How a validation result ranks when the best epoch is kept: macro-F1, the loss breaking the frequent ties
     of a tiny set. The UI marks the best epoch on its plots with the same rule."""
