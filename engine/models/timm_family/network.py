@@ -13,10 +13,10 @@ from torch import nn
 
 from engine.errors import WeightsUnavailable
 from engine.models.base import BuiltModel, ModelSpec
+from engine.models.timm_family import FAMILY
 from engine.models.timm_family.keys import candidates
 from engine.models.weights import (
     cache_dir_for,
-    classifier_keys,
     load_matching,
     load_planned,
     plan_weights,
@@ -67,7 +67,7 @@ def build(
     model = timm.create_model(spec.name, pretrained=False, num_classes=num_classes, **kwargs)
     loaded = load_planned(
         model, spec.name, plan, read=read_weights, download=lambda: download_to_cache(spec.name, cache_dir),
-        load=lambda sd, what, strict: load_matching(model, candidates(sd, model), head_keys=classifier_keys(model),
+        load=lambda sd, what, strict: load_matching(model, candidates(sd, model), head_keys=FAMILY.head_keys(model),
                                                     what=what, strict=strict, hint=MISMATCH_HINT),
     )
     cfg = model.pretrained_cfg

@@ -18,10 +18,10 @@ from torch import nn
 
 from engine.errors import UserError
 from engine.models.base import BuiltModel, ModelSpec
+from engine.models.ultralytics_family import FAMILY
 from engine.models.ultralytics_family.env import prepare_ultralytics
 from engine.models.weights import (
     cache_dir_for,
-    classifier_keys,
     load_matching,
     load_planned,
     plan_weights,
@@ -154,7 +154,7 @@ def build(
     # Files from the cache are Ultralytics' own checkpoints, often of another class count: 90 % must fit.
     loaded = load_planned(
         model, spec.name, plan, read=read_weights, strict_own=False,
-        load=lambda sd, what, strict: load_matching(model, [sd], head_keys=classifier_keys(model), what=what,
+        load=lambda sd, what, strict: load_matching(model, [sd], head_keys=FAMILY.head_keys(model), what=what,
                                                     strict=strict, hint=MISMATCH_HINT),
     )
     size = int(image_size or spec.input_size)
