@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.errors import UserError
 from engine.fsutil import atomic_write_text
-from engine.tasks import DEFAULT_TASK, TASKS
+from engine.tasks import DEFAULT_TASK, TASKS, Task, get_task
 
 Mode = Literal["auto", "linear-probe", "fine-tune", "full", "scratch"]
 AugmentPreset = Literal["none", "light", "medium", "strong"]
@@ -182,3 +182,12 @@ def _union() -> TypeAdapter:
         kind = members[0] if len(members) == 1 else Annotated[Union[members], Field(discriminator="task")]  # noqa: UP007
         _UNION.append(TypeAdapter(kind))
     return _UNION[0]
+
+
+def task_of_run(run_dir: str | Path) -> Task:
+    """The task a run folder was trained for: its config.yaml's `task` (the default task when it says none)."""
+    try:
+        raw = yaml.safe_load((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        raw = {}
+    return get_task(raw.get("task") if isinstance(raw, dict) else None)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.export.families import Probabilities, freeze_same_padding
+from engine.export.static_padding import freeze_same_padding
 from engine.fsutil import atomic_write
 from engine.preprocess import preprocess_file
 
@@ -173,6 +173,8 @@ def predict_probs(model: nn.Module, files: Sequence[str], cfg: dict, num_classes
 
     Small batches of files run in PyTorch directly; exporting to ONNX only pays off for many.
     """
+    from engine.tasks.image_classification.export import Probabilities
+
     kwargs.setdefault("use_onnx", len(files) >= 200)
     return run_network(Probabilities(model), files, cfg, num_classes, **kwargs)
 

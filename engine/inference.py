@@ -54,12 +54,12 @@ def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list
         good.append((len(results), str(path)))
         results.append({"file": f})
     if good:
+        from engine.config import task_of_run
+
+        views = task_of_run(run_dir).part("metrics")
         probs = probabilities([p for _, p in good])
-        k = max(1, min(top_k, len(labels)))
         for (slot, _), p in zip(good, probs, strict=True):
-            order = np.argsort(-p)[:k]
-            results[slot].update({"label": labels[order[0]], "prob": float(p[order[0]]),
-                                  "top": [{"label": labels[i], "prob": float(p[i])} for i in order]})
+            results[slot].update(views.top_predictions(labels, p, top_k))
     return results
 
 
@@ -72,7 +72,7 @@ def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]
             raise UserError(f"{run_dir} has no metrics yet: the run has not finished. Train it first "
                             f"(python -m engine train {run_dir}).")
         return read_json(metrics_file)
-    from engine.evaluate import compute_metrics
+    from engine.config import task_of_run
     from engine.workspace import import_into_workspace
 
     dataset_dir, manifest, _ = import_into_workspace(data)
@@ -85,4 +85,5 @@ def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]
     items = manifest["items"]
     probs = probabilities([str(dataset_dir / it["file"]) for it in items])
     y = np.array([index[it["label"]] for it in items])
-    return {"data": compute_metrics(y, probs, labels), "dataset": {"id": manifest["id"], "n": len(items)}}
+    metrics = task_of_run(run_dir).part("metrics").compute_metrics(y, probs, labels)
+    return {"data": metrics, "dataset": {"id": manifest["id"], "n": len(items)}}

@@ -26,36 +26,11 @@ import torch
 from predict import HERE, Predictor, parser, run
 
 
+# <build_model> the model family's loader (export_templates/torch_build_*.py) replaces this block in a package
 def build_model(checkpoint: dict[str, Any]) -> torch.nn.Module:
     """The network described by model.pt's "build" recipe, with its trained weights, in eval mode."""
-    recipe = checkpoint["build"]
-    if recipe["library"] == "timm":
-        import timm
-
-        model = timm.create_model(recipe["name"], pretrained=False, **recipe["kwargs"])
-    elif recipe["library"] == "ultralytics":
-        model = _YoloLogits(recipe["kwargs"]["cfg"], recipe["kwargs"]["nc"])
-    else:
-        raise SystemExit(f"predict_torch.py cannot rebuild a {recipe['library']} model; use --torchscript.")
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
-
-
-class _YoloLogits(torch.nn.Module):
-    """Ultralytics' ClassificationModel returning logits (in eval mode it returns (probabilities, logits))."""
-
-    def __init__(self, cfg: str, nc: int):
-        super().__init__()
-        from ultralytics.nn.tasks import ClassificationModel
-
-        self.net = ClassificationModel(cfg, nc=nc, verbose=False)
-
-    def load_state_dict(self, state_dict, strict: bool = True):
-        return self.net.load_state_dict(state_dict, strict=strict)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(x)
-        return out[1] if isinstance(out, (tuple, list)) else out
+    raise SystemExit(f"predict_torch.py cannot rebuild a {checkpoint['build']['library']} model; use --torchscript.")
+# </build_model>
 
 
 class TorchPredictor(Predictor):

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.evaluate import (
+from engine.evaluate import cross_validate
+from engine.fsutil import read_json
+from engine.tasks.image_classification.metrics import (
     compute_metrics,
-    cross_validate,
     expected_calibration_error,
     format_report,
     misclassified,
     save_confusion_matrix,
 )
-from engine.fsutil import read_json
 
 LABELS = ["cat", "dog", "fox"]
 # True classes and probabilities chosen so every number below can be worked out by hand.

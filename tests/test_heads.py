@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from engine.train import SIGMA_FLOOR, fit_linear_head, fit_prototype_head, head_probs
+from engine.tasks.image_classification.heads import (
+    SIGMA_FLOOR,
+    fit_linear_head,
+    fit_prototype_head,
+    head_probs,
+)
 
 
 def features(n_per_class: int, n_classes: int = 4, dim: int = 200, seed: int = 0):

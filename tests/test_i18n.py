@@ -219,7 +219,7 @@ def test_unknown_codes_and_odd_params_fall_back_to_the_english_sentence():
 
 
 def test_a_failed_run_says_why_by_code(tmp_path, monkeypatch):
-    import engine.train as train
+    import engine.training.orchestration as train
 
     def out_of_memory(*_args):
         raise MemoryError

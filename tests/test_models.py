@@ -319,3 +319,42 @@ def test_aliases_and_unknown_names():
         get_spec("efficientnet_b9")
     with pytest.raises(UserError):
         build("tf_efficientnet_lite0", 0)
+
+
+def test_families_are_plain_data_read_without_torch():
+    code = (
+        "import json, sys; from engine.models import FAMILIES, get_family, get_spec; "
+        "out = {name: {'offered': {s: list(get_family(name).offered_modes(get_spec(s))) for s in "
+        "('tf_efficientnet_lite0', 'resnet18', 'yolo11n-cls') if get_spec(s).family == name}, "
+        "'rate': list(get_family(name).rate_reference), 'requires': list(get_family(name).package_requirements), "
+        "'batch': get_family(name).default_batch} for name in FAMILIES}; "
+        "print(json.dumps({'families': out, 'torch': 'torch' in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[1])
+    report = json.loads(out.stdout)
+    assert report["torch"] is False
+    families = report["families"]
+    assert families["timm"]["offered"] == {"tf_efficientnet_lite0": ["linear-probe", "fine-tune"], "resnet18": []}
+    assert families["ultralytics"]["offered"] == {"yolo11n-cls": ["full"]}
+    assert families["timm"]["rate"] == ["tf_efficientnet_lite0", 4.652, 224]
+    assert families["ultralytics"]["rate"] == ["yolo11n-cls", 2.8, 224]
+    assert families["timm"]["requires"] == ["timm>=1.0"] and families["ultralytics"]["requires"] == ["ultralytics>=8.3"]
+    assert families["timm"]["batch"] == 32 and families["ultralytics"]["batch"] == 16
+
+
+def test_every_model_says_which_tasks_it_serves_and_the_cli_lists_them():
+    assert all(spec.tasks == ("image-classification",) for spec in list_models())
+    assert [s.name for s in list_models("image-classification")] == [s.name for s in list_models()]
+    assert list_models("object-detection") == []
+    out = subprocess.run([sys.executable, "-m", "engine", "models", "--json"], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[1])
+    listed = json.loads(out.stdout)
+    assert listed and all(entry["tasks"] == ["image-classification"] for entry in listed)
+
+
+def test_an_unknown_family_is_a_user_error():
+    from engine.models import get_family
+
+    with pytest.raises(UserError, match="timm, ultralytics"):
+        get_family("keras")

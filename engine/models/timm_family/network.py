@@ -1,4 +1,5 @@
-"""The timm family: `timm.create_model` without downloads, our weight resolution, preprocessing and layer groups."""
+"""The timm family's networks: `timm.create_model` without downloads, our weight resolution, preprocessing
+and layer groups."""
 
 from __future__ import annotations
 
@@ -10,8 +11,18 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.models import get_pretrained_cfg
 from torch import nn
 
-from engine.models.registry import BuiltModel, ModelSpec
-from engine.models.weights import load_planned, plan_weights
+from engine.errors import WeightsUnavailable
+from engine.models.base import BuiltModel, ModelSpec
+from engine.models.timm_family import FAMILY
+from engine.models.timm_family.keys import candidates
+from engine.models.weights import (
+    cache_dir_for,
+    load_matching,
+    load_planned,
+    plan_weights,
+    read_state_dict,
+    unavailable_message,
+)
 from engine.preprocess import MAX_SIDE
 
 # Preprocessing that belongs to the offline weights rather than to timm's default tag.
@@ -25,6 +36,7 @@ _PREPROCESS_OVERRIDES: dict[str, dict[str, Any]] = {
     },
 }
 
+MISMATCH_HINT = "Check that the file is for the same architecture."
 # The MATCH_PREV_GROUP marker of timm's group matchers, which folds the head conv into the last stage.
 _MATCH_PREV_GROUP = (99999,)
 _OWN_GROUP = (100000,)
@@ -46,13 +58,18 @@ def build(
         weights=weights,
         cache_dir=cache_dir,
         has_hub_weights=bool(hub_cfg and (hub_cfg.hf_hub_id or hub_cfg.url)),
+        no_weights_message=unavailable_message(spec.name, cache_dir, "timm publishes no ImageNet weights for it"),
     )
     kwargs: dict[str, Any] = {}
-    if image_size is not None and _has_fixed_grid(spec.name):
+    if image_size is not None and has_fixed_grid(spec.name):
         kwargs["img_size"] = image_size
     # pretrained=False: timm never touches the network; weights come from load_planned only.
     model = timm.create_model(spec.name, pretrained=False, num_classes=num_classes, **kwargs)
-    loaded = load_planned(model, spec.name, plan, cache_dir)
+    loaded = load_planned(
+        model, spec.name, plan, read=read_weights, download=lambda: download_to_cache(spec.name, cache_dir),
+        load=lambda sd, what, strict: load_matching(model, candidates(sd, model), head_keys=FAMILY.head_keys(model),
+                                                    what=what, strict=strict, hint=MISMATCH_HINT),
+    )
     cfg = model.pretrained_cfg
     return BuiltModel(
         model=model,
@@ -66,7 +83,31 @@ def build(
     )
 
 
-def _has_fixed_grid(name: str) -> bool:
+def read_weights(path: str | Path) -> dict[str, Any]:
+    """The tensors of a .safetensors or torch weights file (weights only: nothing in it runs)."""
+    return read_state_dict(path)
+
+
+def download_to_cache(name: str, cache_dir: str | Path | None) -> Path:
+    """Fetch timm's default ImageNet weights for `name` from the Hugging Face hub and keep a copy in the cache."""
+    import torch
+
+    from engine.fsutil import atomic_write
+
+    try:
+        # timm looked up at call time: tests stand a local model in for the download.
+        model = timm.create_model(name, pretrained=True)
+    except Exception as e:
+        raise WeightsUnavailable(
+            unavailable_message(name, cache_dir, f"the download failed ({type(e).__name__}: {e})")
+        ) from None
+    path = cache_dir_for(cache_dir) / f"{name}.pth"
+    state = model.state_dict()
+    atomic_write(path, lambda f: torch.save(state, f))
+    return path
+
+
+def has_fixed_grid(name: str) -> bool:
     """Vision transformers size their position embedding for one input size, so they are built for it."""
     return name.startswith("vit_")
 
