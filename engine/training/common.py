@@ -53,10 +53,12 @@ class Context:
     _last_progress: float = 0.0
 
     def info(self, message: str) -> None:
+        """A line for the run's log and its event stream."""
         self.log.info(message)
         self.events.emit("log", level="info", message=message)
 
     def warn(self, message: str) -> None:
+        """A warning for the run's log and its event stream."""
         self.log.warning(message)
         self.events.emit("log", level="warning", message=message)
 

@@ -11,6 +11,8 @@ from engine.models.timm_family.specs import ALIASES, SPECS
 
 
 class TimmFamily(Family):
+    """timm networks: offline weights for a few, layer-wise fine-tuning by our own loop."""
+
     name = "timm"
     module = __name__
     specs = SPECS

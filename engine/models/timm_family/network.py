@@ -51,6 +51,7 @@ def build(
     image_size: int | None,
     cache_dir: str | Path | None,
 ) -> BuiltModel:
+    """A timm network with `num_classes` outputs; weights planned first (offline first), then loaded."""
     hub_cfg = get_pretrained_cfg(spec.name)
     plan = plan_weights(
         spec.name,

@@ -20,6 +20,8 @@ __all__ = ["FAMILY", "ULTRA_DIR", "UltralyticsFamily", "prepare_ultralytics"]
 
 
 class UltralyticsFamily(Family):
+    """YOLO11 classifiers: no weights ship, so `full` (every layer) is the mode worth comparing."""
+
     name = "ultralytics"
     module = __name__
     specs = SPECS

@@ -132,6 +132,7 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def no_weights_message(name: str, cache_dir: str | Path | None) -> str:
+    """Why a YOLO11 model has no pretrained weights here, and the ways out."""
     return (f"No pretrained weights for {name} on this computer: no YOLO11 weights ship with Konstruktor. "
             f"Put {name}.pt in {cache_dir_for(cache_dir)} or pass --weights FILE, or train from scratch "
             "(--mode scratch).")
