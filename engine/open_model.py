@@ -27,8 +27,9 @@ import numpy as np
 
 from engine.data.archive import ZipLimits, is_junk, safe_extract
 from engine.data.errors import CodedDataError
-from engine.export.layout import PACKAGE_DIR, PACKAGE_FORMAT, PREPROCESS_COPY, PREPROCESS_SOURCE, TEMPLATES
+from engine.export.layout import PACKAGE_DIR, PACKAGE_FORMAT
 from engine.fsutil import atomic_write_json, read_json
+from engine.models import family_of
 
 IMPORTED_FILE = "imported.json"
 IMPORTED_FORMAT = "konstruktor-imported/1"
@@ -247,7 +248,7 @@ def _open_package(root: Path, out: Path, name: str) -> tuple[str, list[str]]:
         raise _refuse("open_labels_differ", name=name, file="export_report.json")
     _check_parity(report, name)
     ckpt = load_untrusted_checkpoint(root / "model.pt", labels, name) if (root / "model.pt").is_file() else None
-    _write_package(root, out / PACKAGE_DIR)
+    _write_package(root, out / PACKAGE_DIR, family=family_of(report), task=report.get("task"))
     if ckpt is not None:  # the same weights as the ONNX model: Grad-CAM and the checkpoint download work
         (out / "checkpoints").mkdir()
         shutil.copyfile(root / "model.pt", out / "checkpoints" / "best.pt")
@@ -323,16 +324,15 @@ def _check_onnx(path: Path, size: int, n_classes: int, name: str) -> None:
                       classes=n_classes)
 
 
-def _write_package(root: Path, dest: Path) -> None:
+def _write_package(root: Path, dest: Path, *, family: str, task: str | None) -> None:
     """The package's data files, with this app's own runtime code beside them (never the package's)."""
     dest.mkdir()
     for file in PACKAGE_DATA:
         if (root / file).is_file():
             shutil.copyfile(root / file, dest / file)
-    shutil.copyfile(PREPROCESS_SOURCE, dest / PREPROCESS_COPY)
-    shutil.copyfile(TEMPLATES / "predict.py", dest / "predict.py")
-    if (dest / "model.pt").is_file():
-        shutil.copyfile(TEMPLATES / "predict_torch.py", dest / "predict_torch.py")
+    from engine.export.runtime import write_runtime_code
+
+    write_runtime_code(dest, family, torch=(dest / "model.pt").is_file(), task=task)
 
 
 # --- a run folder from another workspace -----------------------------------------------------------

@@ -120,7 +120,7 @@ def mode_reason_text(code: str, params: dict[str, Any]) -> str:
     return MODE_REASONS[code].format(**params)
 
 
-def choose_mode(cfg: RunConfig, model: ModelFacts, device: str, data: DataFacts) -> tuple[str, str, dict[str, Any]]:
+def pick_mode(cfg: RunConfig, model: ModelFacts, device: str, data: DataFacts) -> tuple[str, str, dict[str, Any]]:
     """The training mode, the code of the reason (a key of MODE_REASONS) and the reason's parameters."""
     if cfg.mode != "auto":
         return cfg.mode, "settings", {}
@@ -139,9 +139,23 @@ def choose_mode(cfg: RunConfig, model: ModelFacts, device: str, data: DataFacts)
     return "fine-tune", "cpu_ok", {"smallest": smallest, "minutes": max(1, round(est / 60))}
 
 
+def choose_mode_reason(cfg: RunConfig, train_counts: dict[str, int], device: str, pretrained_ok: bool,
+                       params_m: float) -> tuple[str, str, dict[str, Any]]:
+    """pick_mode for a caller that knows only the counts per class (the Train tab's preview of `auto`)."""
+    facts = ModelFacts(cfg.model, "", params_m, 0, pretrained_ok, 0, 0)
+    return pick_mode(cfg, facts, device, DataFacts(dict(train_counts), 0, 0))
+
+
+def choose_mode(cfg: RunConfig, train_counts: dict[str, int], device: str, pretrained_ok: bool,
+                params_m: float) -> tuple[str, str]:
+    """The training mode and one plain sentence saying why."""
+    mode, code, params = choose_mode_reason(cfg, train_counts, device, pretrained_ok, params_m)
+    return mode, mode_reason_text(code, params)
+
+
 def resolve(cfg: RunConfig, model: ModelFacts, device: str, data: DataFacts) -> ResolvedConfig:
     """The concrete values a run of `cfg` uses with this model on this device and data (pure)."""
-    mode, code, params = choose_mode(cfg, model, device, data)
+    mode, code, params = pick_mode(cfg, model, device, data)
     pretrained = model.pretrained_available and mode != "scratch"
     if mode == "fine-tune" and not pretrained:
         mode = "full"  # without pretrained weights there is nothing worth keeping frozen

@@ -245,7 +245,8 @@ def test_the_train_tab_says_why_a_run_ended_in_russian(tmp_path):
     EventWriter(tmp_path).emit("failed", message="The computer ran out of memory.", code="out_of_memory", params={})
     start = {"model": "m", "mode": "linear-probe", "device": "cpu", "mode_reason": "the smallest class has only 2",
              "mode_reason_code": "few_images", "mode_reason_params": {"smallest": 2}}
-    failed = RunSnapshot(tmp_path, status="failed", start=start, message="The computer ran out of memory.")
+    failed = RunSnapshot(tmp_path, status="failed", start=start, message="The computer ran out of memory.",
+                         code="out_of_memory", params={})  # as the runner folds them from the last event
     ru = _status("ru", failed)
     assert "Компьютеру не хватило памяти" in ru and "картинок для обучения всего 2" in ru
     assert "The computer ran out of memory." in _status("en", failed)

@@ -85,6 +85,26 @@ def test_an_exported_zip_opens_in_a_fresh_workspace_and_predicts_as_the_original
     assert (opened.run_dir / "artifacts" / "confusion_matrix_test.png").is_file()
 
 
+def test_an_opened_packages_torch_code_rebuilds_its_model_and_agrees_with_its_onnx_model(fresh, package, photos,
+                                                                                        env):
+    import subprocess
+    import sys
+
+    from engine.open_model import open_model
+
+    ws, pid = fresh
+    kept = open_model(package, pid, ws).run_dir / "package"
+    assert (kept / "predict_torch.py").read_text() == (package / "predict_torch.py").read_text()  # this app's code
+
+    def labels(script: str) -> list[str]:
+        r = subprocess.run([sys.executable, str(kept / script), *photos, "--json"], capture_output=True, text=True,
+                           env=env, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return [row["label"] for row in json.loads(r.stdout)]
+
+    assert labels("predict_torch.py") == labels("predict.py")
+
+
 def test_export_of_an_imported_package_offers_the_same_model_again(fresh, package, tmp_path):
     from engine.export import export_run
     from engine.open_model import open_model

@@ -19,7 +19,7 @@ import gradio as gr
 
 from engine.errors import UserError
 from engine.fsutil import atomic_write_json, read_json
-from engine.tasks import DEFAULT_TASK, Task, get_task
+from engine.tasks import Task, get_task
 from ui.i18n import Texts, normalize, system_language, t
 
 SETTINGS_FILE = "ui_settings.json"
@@ -148,9 +148,8 @@ def project_task(ws, pid: str | None) -> Task:
 
 
 def serves(spec, task: Task) -> bool:
-    """Whether the model `spec` (a ModelSpec) serves `task`: by the tasks the spec lists. Specs that list none
-    are image classifiers, the only task there was before they could say."""
-    return task.name in getattr(spec, "tasks", (DEFAULT_TASK,))
+    """Whether the model `spec` (a ModelSpec) serves `task`: by the tasks the spec lists."""
+    return task.name in spec.tasks
 
 
 def task_title(lang: str, name: str) -> str:

@@ -26,8 +26,6 @@ RATES_CPU: dict[str, dict[str, float]] = {
     "yolo11n-cls": {"embed": 60.0, "train": 7.0, "eval": 15.0},
 }
 RATES_SOURCE = "docs/benchmarks.md (2026-11-30, 2 CPU cores) and DESIGN.md; yolo11-cls assumed like lite0"
-REFERENCE = "tf_efficientnet_lite0"
-YOLO_N_PARAMS_M = 2.8  # yolo11n-cls at its registry size; bigger YOLO11 models are scaled from it
 START_S = 15.0  # process start, imports, data loading, the first ONNX export of a backbone
 GPU_SPEEDUP = 15.0  # a rough factor for a mid-range CUDA GPU over these 2 cores; not measured here
 
@@ -87,17 +85,12 @@ def estimate_seconds(model: str, mode: str, counts: dict[str, int], *, epochs: i
 def _rates(spec) -> dict[str, float]:
     if spec.name in RATES_CPU:
         return RATES_CPU[spec.name]
-    ref_name, ref_params, ref_size = _rate_reference(spec)
+    from engine.models import get_family
+
+    ref_name, ref_params, ref_size = get_family(spec.family).rate_reference
     # Unmeasured models: cost grows with parameters (a stand-in for FLOPs) and with pixels.
     slower = max(0.3, spec.params_m / ref_params) * (spec.input_size / ref_size) ** 2
     return {k: v / slower for k, v in RATES_CPU[ref_name].items()}
-
-
-def _rate_reference(spec) -> tuple[str, float, int]:
-    """(model, params in millions, input size) of the measured model an unmeasured one is scaled from."""
-    if spec.family == "ultralytics":
-        return "yolo11n-cls", YOLO_N_PARAMS_M, 224
-    return REFERENCE, 4.652, 224
 
 
 

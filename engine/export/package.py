@@ -35,6 +35,7 @@ from engine.export.layout import PACKAGE_DIR, PACKAGE_FORMAT, PREPROCESS_COPY, T
 from engine.export.readme import write_readme
 from engine.export.runtime import write_runtime_code
 from engine.fsutil import atomic_write_json, atomic_write_text
+from engine.models import family_of
 from engine.preprocess import preprocess_file
 
 FORMATS = ("onnx", "torch", "torchscript")
@@ -276,7 +277,7 @@ def _build(run_dir: Path, work: Path, formats: tuple[str, ...], quantize: str | 
     from engine.models import get_family
 
     model, ckpt = load_run_model(run_dir)
-    family = get_family(ckpt.get("family", "timm"))
+    family = get_family(family_of(ckpt))
     module = family.probabilities_module(model, ckpt)
     labels: list[str] = list(ckpt["labels"])
     evaluation, calibration_files = _run_images(run_dir, labels)
@@ -288,7 +289,7 @@ def _build(run_dir: Path, work: Path, formats: tuple[str, ...], quantize: str | 
     report: dict[str, Any] = {
         "format": PACKAGE_FORMAT, "konstruktor_version": __version__,
         "created": datetime.now().astimezone().isoformat(timespec="seconds"), "run": str(run_dir.resolve()),
-        "model": ckpt["model"], "family": ckpt.get("family", "timm"), "labels": labels,
+        "model": ckpt["model"], "family": family_of(ckpt), "labels": labels,
         "input_size": int(ckpt["preprocess"]["input_size"]), "formats": list(formats), "quantize": quantize,
         "evaluation_images": {"splits": evaluation.splits, "n": len(evaluation.files), "available": evaluation.total,
                               "note": evaluation.note},
@@ -322,14 +323,14 @@ def _write_code_and_settings(work: Path, ckpt: dict[str, Any], formats: tuple[st
     atomic_write_json(work / "labels.json", list(ckpt["labels"]))
     atomic_write_json(work / "preprocess.json", spec)
     torch_files = "torch" in formats or "torchscript" in formats
-    write_runtime_code(work, ckpt.get("family", "timm"), torch=torch_files, task=ckpt.get("task"))
+    write_runtime_code(work, family_of(ckpt), torch=torch_files, task=ckpt.get("task"))
     versions = _versions()
     if "onnx" in formats:
         _copy_template("requirements.txt", work, versions)
     if torch_files:
         from engine.models import get_family
 
-        family = get_family(ckpt.get("family", "timm"))
+        family = get_family(family_of(ckpt))
         _copy_template("requirements-torch.txt", work, versions | {
             "library": family.library, "library_version": _version(family.library),
             "library_requirement": "\n".join(family.package_requirements)})

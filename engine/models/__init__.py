@@ -5,7 +5,7 @@
 
 from engine.models.base import BuiltModel, Family, ModelSpec
 from engine.models.families import FAMILIES, get_family
-from engine.models.registry import available_offline, build, get_spec, list_models
+from engine.models.registry import available_offline, build, family_of, get_spec, list_models
 
-__all__ = ["FAMILIES", "BuiltModel", "Family", "ModelSpec", "available_offline", "build", "get_family", "get_spec",
+__all__ = ["FAMILIES", "BuiltModel", "Family", "ModelSpec", "available_offline", "build", "family_of", "get_family", "get_spec",
            "list_models"]

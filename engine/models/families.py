@@ -25,3 +25,4 @@ def get_family(name: str) -> Family:
 def all_families() -> list[Family]:
     """Every family, in the table's order."""
     return [get_family(name) for name in FAMILIES]
+

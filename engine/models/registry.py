@@ -78,3 +78,8 @@ def build(
         )
     return get_family(spec.family).build(spec, num_classes, pretrained=pretrained, weights=weights,
                                          image_size=image_size, cache_dir=cache_dir)
+
+
+def family_of(record: dict) -> str:
+    """The family of a checkpoint's (or an export report's) model: the one it names, else the registry's."""
+    return record.get("family") or get_spec(record["model"]).family

@@ -15,13 +15,13 @@ from engine.training.common import (
     embeddings,
     final_metrics,
     loader_settings,
-    patience,
     resolve_device,
+    resolve_run,
     schedule,
     score_final,
     seed_everything,
 )
 
 __all__ = ["Cancelled", "Context", "Split", "balanced", "build_model", "cache_root", "checkpoint_payload",
-           "embeddings", "final_metrics", "loader_settings", "patience", "resolve_device", "schedule",
+           "embeddings", "final_metrics", "loader_settings", "resolve_device", "resolve_run", "schedule",
            "score_final", "seed_everything"]

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import MODE_DEFAULTS, RunConfig
+from engine.config import RunConfig
 from engine.errors import UserError
 from engine.events import EventWriter
+from engine.resolve import DataFacts, ModelFacts, ResolvedConfig, resolve
 
 
 class Cancelled(BaseException):
@@ -49,6 +50,7 @@ class Context:
     manifest: dict
     splits: dict[str, Split]
     cache_root: Path
+    resolved: ResolvedConfig | None = None  # every concrete value of the run (engine.resolve)
     started: float = field(default_factory=time.monotonic)
     _last_progress: float = 0.0
 
@@ -117,32 +119,36 @@ def seed_everything(seed: int) -> None:
 
 # --- settings every trainer reads the same way -------------------------------------------------
 
-def patience(cfg: RunConfig, defaults: dict[str, float]) -> int:
-    """Epochs without validation gain before stopping (0: never): the config's, else the schedule's."""
-    return int(defaults["patience"] if cfg.early_stopping_patience is None else cfg.early_stopping_patience)
+def resolve_run(ctx: Context, *, pretrained_available: bool, mode: str | None = None) -> ResolvedConfig:
+    """engine.resolve for this run: its config (with `mode` instead of the config's, when given), its model's
+    facts, its device and its training split's counts."""
+    from engine.models import get_family, get_spec
+
+    spec = get_spec(ctx.cfg.model)
+    family = get_family(spec.family)
+    facts = ModelFacts(spec.name, spec.family, spec.params_m, spec.input_size, pretrained_available,
+                       family.default_batch, family.default_workers)
+    counts = {label: int((ctx.splits["train"].targets == i).sum()) for i, label in enumerate(ctx.labels)}
+    data = DataFacts(counts, len(ctx.splits["val"].items), len(ctx.splits["test"].items))
+    cfg = ctx.cfg if mode is None else ctx.cfg.model_copy(update={"mode": mode})
+    return resolve(cfg, facts, ctx.device, data)
 
 
-def schedule(cfg: RunConfig, mode: str) -> dict[str, Any]:
-    """The mode's schedule (engine.config.MODE_DEFAULTS) with the config's epochs, learning rate and patience
-    where it sets them: the one place a trainer reads them."""
-    defaults = MODE_DEFAULTS[mode]
-    return {**defaults, "epochs": int(cfg.epochs or defaults["epochs"]), "lr": float(cfg.lr or defaults["lr"]),
-            "patience": patience(cfg, defaults)}
+def schedule(ctx: Context) -> dict[str, Any]:
+    """Epochs, peak learning rate, patience, layer decay and the trainable share: the resolved run's."""
+    r = ctx.resolved
+    return {"epochs": r.epochs, "lr": r.lr, "patience": r.patience, "layer_decay": r.layer_decay,
+            "trainable_fraction": r.trainable_fraction}
 
 
-def loader_settings(cfg: RunConfig, family) -> tuple[int, int]:
-    """(batch size, data-loading workers): the config's, else the model family's defaults."""
-    batch = int(cfg.batch_size or family.default_batch)
-    workers = int(family.default_workers if cfg.num_workers is None else cfg.num_workers)
-    return batch, workers
+def loader_settings(ctx: Context) -> tuple[int, int]:
+    """(batch size, data-loading workers): the resolved run's (the config's, else the family's defaults)."""
+    return ctx.resolved.batch_size, ctx.resolved.num_workers
 
 
 def balanced(ctx: Context) -> bool:
     """Whether the classes are weighted (or sampled) to make up for an imbalanced training split."""
-    counts = np.bincount(ctx.splits["train"].targets, minlength=len(ctx.labels))
-    if ctx.cfg.imbalance == "auto":
-        return bool(counts.max() > 1.5 * max(1, counts.min()))
-    return ctx.cfg.imbalance in ("class-weights", "balanced-sampler")
+    return bool(ctx.resolved.balanced)
 
 
 # --- the model, its embeddings and its checkpoints -----------------------------------------------

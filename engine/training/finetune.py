@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from engine.fsutil import atomic_write_json
-from engine.models import get_family
 from engine.training.common import (
     Context,
     balanced,
@@ -50,7 +49,7 @@ def finetune(ctx: Context, mode: str) -> dict[str, Any]:
     cfg = ctx.cfg
     heads = ctx.task.part("heads")
     views = ctx.task.part("metrics")
-    d = schedule(cfg, mode)
+    d = schedule(ctx)
     epochs, peak_lr, wait = d["epochs"], d["lr"], d["patience"]
     built = build_model(ctx, pretrained=mode != "scratch")
     model = built.model
@@ -117,7 +116,7 @@ def finetune(ctx: Context, mode: str) -> dict[str, Any]:
                                         generator=torch.Generator().manual_seed(cfg.seed))
     elif imbalanced:
         weight = torch.as_tensor(heads.class_weights(targets, len(ctx.labels)), dtype=torch.float32).to(device)
-    batch, workers = loader_settings(cfg, get_family(built.family))
+    batch, workers = loader_settings(ctx)
     batch_size = min(batch, len(train_set))
     drop_last = len(train_set) > batch_size and len(train_set) % batch_size == 1
     shuffle_gen = torch.Generator()

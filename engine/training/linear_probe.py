@@ -59,8 +59,7 @@ def maybe_cv(ctx: Context, X: dict[str, np.ndarray], *, C: float, balanced: bool
 
     heads = ctx.task.part("heads")
     ev = ctx.cfg.eval
-    n_val = len(ctx.splits["val"].items)
-    if ev.cv == "off" or (ev.cv == "auto" and n_val >= ev.tiny_val_threshold):
+    if not ctx.resolved.cv:
         return None
     parts = [s for s in ("train", "val") if s in X and len(X[s])]
     Xs = np.concatenate([X[s] for s in parts])

@@ -16,63 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from engine import stopping
-from engine.config import MODE_DEFAULTS, RunConfig
+from engine.config import RunConfig
 from engine.errors import UserError
 from engine.events import PID_FILE, EventWriter, elapsed_before, read_events
 from engine.fsutil import atomic_write_json
-from engine.training.common import Cancelled, Context, cache_root, resolve_device, seed_everything
-
-# Rough CPU training speed (images/s) of a 5-million-parameter network at 224 px, forward and
-# backward, on 2 cores; used only to estimate time for `auto`.
-CPU_TRAIN_RATE_5M = 8.0
-AUTO_CPU_FINETUNE_LIMIT_S = 15 * 60
-# Why `auto` (or the settings) chose a mode: a stable code per reason, its English sentence filled with params.
-# The UI says the same reason in other languages by code (ui/i18n); the English sentence is the fallback.
-MODE_REASONS = {
-    "settings": "chosen in the settings",
-    "no_pretrained": "no pretrained weights for {model} are on this computer, so it learns from scratch; expect "
-                     "much lower accuracy with little data",
-    "few_images": "the smallest class has only {smallest} training image(s): a linear head on frozen pretrained "
-                  "features is the most reliable choice with so little data",
-    "gpu": "{smallest}+ images per class and a GPU: fine-tuning the upper layers after a linear-probe warm start "
-           "usually beats a frozen backbone",
-    "cpu_slow": "fine-tuning {total} images would take about {minutes} minutes on this CPU; a linear probe takes "
-                "seconds (pick fine-tune, or train on a GPU, for more accuracy)",
-    "cpu_ok": "{smallest}+ images per class and about {minutes} minute(s) on this CPU: fine-tuning the upper layers "
-              "after a linear-probe warm start usually beats a frozen backbone",
-}
-
-
-def mode_reason_text(code: str, params: dict[str, Any]) -> str:
-    """The English sentence of a mode reason code."""
-    return MODE_REASONS[code].format(**params)
-
-
-def choose_mode_reason(cfg: RunConfig, train_counts: dict[str, int], device: str, pretrained_ok: bool,
-                       params_m: float) -> tuple[str, str, dict[str, Any]]:
-    """The training mode, the code of the reason (a key of MODE_REASONS) and the reason's parameters."""
-    if cfg.mode != "auto":
-        return cfg.mode, "settings", {}
-    if not pretrained_ok:
-        return "scratch", "no_pretrained", {"model": cfg.model}
-    smallest = min(train_counts.values())
-    total = sum(train_counts.values())
-    if smallest < 5:
-        return "linear-probe", "few_images", {"smallest": smallest}
-    if device == "cuda":
-        return "fine-tune", "gpu", {"smallest": smallest}
-    epochs = cfg.epochs or MODE_DEFAULTS["fine-tune"]["epochs"]
-    est = total * epochs / (CPU_TRAIN_RATE_5M * 5.0 / max(params_m, 0.5))
-    if est > AUTO_CPU_FINETUNE_LIMIT_S:
-        return "linear-probe", "cpu_slow", {"total": total, "minutes": round(est / 60)}
-    return "fine-tune", "cpu_ok", {"smallest": smallest, "minutes": max(1, round(est / 60))}
-
-
-def choose_mode(cfg: RunConfig, train_counts: dict[str, int], device: str, pretrained_ok: bool,
-                params_m: float) -> tuple[str, str]:
-    """The training mode and one plain sentence saying why."""
-    mode, code, params = choose_mode_reason(cfg, train_counts, device, pretrained_ok, params_m)
-    return mode, mode_reason_text(code, params)
+from engine.training.common import (
+    Cancelled,
+    Context,
+    cache_root,
+    resolve_device,
+    resolve_run,
+    seed_everything,
+)
 
 
 def _make_logger(run_dir: Path) -> logging.Logger:
@@ -173,15 +128,18 @@ def _train(run_dir: Path, events: EventWriter, log: logging.Logger) -> dict[str,
     spec = get_spec(cfg.model)
     family = get_family(spec.family)
     pretrained_ok = bool(cfg.weights) or available_offline(cfg.model, cache_dir=ctx.cache_root / "weights")
-    mode, why_code, why_params = choose_mode_reason(cfg, train_counts, device, pretrained_ok, spec.params_m)
-    why = mode_reason_text(why_code, why_params)
+    ctx.resolved = resolved = resolve_run(ctx, pretrained_available=pretrained_ok)
+    resolved.save(run_dir)
+    mode, why_code, why_params, why = (resolved.mode, resolved.mode_reason_code, resolved.mode_reason_params,
+                                       resolved.mode_reason)
     ckpt_dir = run_dir / "checkpoints"
     resumed = any(p.exists() for p in (ckpt_dir / "last.pt", ckpt_dir / "last.pt.prev",
                                          *family.resume_files(run_dir)))
-    events.emit("start", model=cfg.model, mode=mode, mode_reason=why, mode_reason_code=why_code,
+    events.emit("start", task=cfg.task, model=cfg.model, mode=mode, mode_reason=why, mode_reason_code=why_code,
                 mode_reason_params=why_params, device=device, labels=labels,
                 n_train=len(ctx.splits["train"].items), n_val=len(ctx.splits["val"].items),
-                n_test=len(ctx.splits["test"].items), dataset=ctx.manifest["id"], resumed=resumed)
+                n_test=len(ctx.splits["test"].items), dataset=ctx.manifest["id"], resumed=resumed,
+                resolved=resolved.as_dict())
     ctx.info(f"Mode: {mode} — {why}.")
     if mode == "linear-probe":
         from engine.training.linear_probe import linear_probe

@@ -38,18 +38,17 @@ TICK_S = 1.0
 BUDGET_DEFAULT = 15
 BUDGET_MAX = 240
 UI_FILE = "ui.json"  # which project a compare folder belongs to (written by the UI that started it)
-EXTRA_MODES = ("linear-probe", "fine-tune")
 
 
 def candidate_specs() -> tuple[list[str], list[str]]:
     """(every candidate the UI offers, the default ones): defaults first, then offline models × two modes."""
     from engine.compare import default_candidates
-    from engine.models import list_models
+    from engine.models import get_family, list_models
 
     defaults = default_candidates("cuda" if has_gpu() else "cpu")
     offered = list(defaults)
     for spec in list_models():
-        offered += [f"{spec.name}:{mode}" for mode in _offered_modes(spec)]
+        offered += [f"{spec.name}:{mode}" for mode in get_family(spec.family).offered_modes(spec)]
     return list(dict.fromkeys(offered)), defaults
 
 
@@ -58,13 +57,6 @@ def task_candidates(offered: list[str], task) -> list[str]:
     from engine.models import get_spec
 
     return [c for c in offered if serves(get_spec(c.split(":")[0]), task)]
-
-
-def _offered_modes(spec) -> tuple[str, ...]:
-    """The modes worth offering for `spec` beyond the defaults (the model family's answer, once it gives one)."""
-    if spec.family == "ultralytics":
-        return ("full",)
-    return EXTRA_MODES if spec.pretrained_offline else ()
 
 
 def _choices(lang: str, offered: list[str]) -> list[tuple[str, str]]:

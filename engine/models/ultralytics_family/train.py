@@ -23,13 +23,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from engine.config import DEFAULT_IMAGE_SIZE
 from engine.errors import WeightsUnavailable
 from engine.events import elapsed_before, read_events
 from engine.fsutil import atomic_write, atomic_write_text
-from engine.models.ultralytics_family import FAMILY, ULTRA_DIR
+from engine.models.ultralytics_family import ULTRA_DIR
 from engine.models.ultralytics_family.layout import carve_validation, write_layout
-from engine.training import Context, checkpoint_payload, loader_settings, schedule, score_final
+from engine.training import Context, checkpoint_payload, loader_settings, resolve_run, schedule, score_final
 
 GOOD_COPY_EVERY_S = 30.0
 # Our augmentation presets in Ultralytics' classification terms. Its training transform always starts with a
@@ -60,14 +59,14 @@ def ultralytics_args(ctx: Context, mode: str, *, epochs: int, lr: float, layout:
     """The Ultralytics training arguments our RunConfig maps onto (what is not mapped is listed in the record)."""
     cfg = ctx.cfg
     aug = dict(AUGMENT_ARGS[cfg.augment.preset])
-    batch, workers = loader_settings(cfg, FAMILY)
+    batch, workers = loader_settings(ctx)
     batch = max(1, min(batch, len(ctx.splits["train"].items)))
     args = {
         "model": f"{cfg.model}.yaml", "data": str(layout), "task": "classify", "epochs": epochs, "batch": batch,
         # Gradients are not accumulated up to Ultralytics' nominal batch of 64: a few dozen images would
         # then get one optimizer step an epoch.
         "nbs": batch,
-        "imgsz": int(cfg.image_size or DEFAULT_IMAGE_SIZE), "optimizer": "AdamW", "lr0": lr, "lrf": 0.01, "cos_lr": True,
+        "imgsz": int(ctx.resolved.image_size), "optimizer": "AdamW", "lr0": lr, "lrf": 0.01, "cos_lr": True,
         "weight_decay": cfg.weight_decay, "warmup_epochs": cfg.warmup_epochs, "seed": cfg.seed,
         "deterministic": True, "device": "0" if ctx.device == "cuda" else "cpu", "workers": workers,
         "patience": patience, "amp": bool(ctx.device == "cuda" and cfg.amp),
@@ -163,6 +162,8 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
                       image_size=cfg.image_size, cache_dir=ctx.cache_root / "weights")
     except WeightsUnavailable as e:
         ctx.warn(f"{e} Training {cfg.model} from scratch instead.")
+        # The weights that looked available are not: the run is resolved again, as one without them.
+        ctx.resolved = resolve_run(ctx, pretrained_available=False, mode=mode)
         built = build(cfg.model, len(ctx.labels), pretrained=False, image_size=cfg.image_size,
                       cache_dir=ctx.cache_root / "weights")
     if not built.pretrained:
@@ -174,7 +175,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     else:
         ctx.info(f"Model {built.name}: {built.weights_source}.")
     # A network without pretrained weights gets the scratch schedule (more epochs, a higher learning rate).
-    plan = schedule(cfg, mode if built.pretrained else "scratch")
+    plan = schedule(ctx)
     epochs, lr, wait = plan["epochs"], plan["lr"], plan["patience"]
 
     ckpt = _read_ckpt(last) if last.exists() else None
