@@ -117,6 +117,22 @@ def test_auto_mode_says_which_and_why(workspace, pattern_data, tmp_path):
     assert json.loads((out / "metrics.json").read_text())["mode_reason"] == start["mode_reason"]
 
 
+def test_the_run_writes_down_what_it_resolved_and_trains_by_it(workspace, pattern_data, tmp_path):
+    from engine.resolve import read_resolved
+
+    out = tmp_path / "resolved"
+    r = engine_cli("train", "--data", str(pattern_data), "--out", str(out), "--mode", "fine-tune", "--json",
+                   "--config", str(small_config(tmp_path, epochs=2)))
+    assert r.returncode == 0, r.stderr
+    events = read_events(out)[0]
+    start = events[0]
+    resolved = read_resolved(out)
+    assert start["resolved"] == resolved and start["task"] == resolved["task"] == "image-classification"
+    assert (resolved["mode"], resolved["epochs"], resolved["schedule"]) == ("fine-tune", 2, "fine-tune")
+    assert resolved["image_size"] == json.loads((out / "metrics.json").read_text())["input_size"]
+    assert [e["epoch"] for e in events if e["type"] == "epoch_end"] == [1, 2]
+
+
 def test_killed_run_resumes_from_last_checkpoint(workspace, pattern_data, tmp_path):
     out = tmp_path / "killed"
     cfg = small_config(tmp_path, epochs=6, early_stopping_patience=0)
