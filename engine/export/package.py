@@ -294,7 +294,7 @@ def _build(run_dir: Path, work: Path, formats: tuple[str, ...], quantize: str | 
         "evaluation_images": {"splits": evaluation.splits, "n": len(evaluation.files), "available": evaluation.total,
                               "note": evaluation.note},
         "parity_limits": {"top1_agreement": parity.MIN_TOP1_AGREEMENT, "max_abs_diff": parity.MAX_ABS_DIFF},
-        "parity": {}, "latency_ms": {}, "threads": torch.get_num_threads(), "versions": _versions(),
+        "parity": {}, "latency_ms": {}, "threads": torch.get_num_threads(), "versions": _versions(family.library),
     }
     job = _Job(work, formats, quantize, model, ckpt, evaluation, calibration_files, reference,
                torch.get_num_threads(), report, log)
@@ -312,9 +312,10 @@ def _build(run_dir: Path, work: Path, formats: tuple[str, ...], quantize: str | 
     return report
 
 
-def _versions() -> dict[str, str]:
+def _versions(library: str) -> dict[str, str]:
+    """The versions the package was made with: the runtime's, torch's and the model family's library."""
     return {"onnxruntime": _version("onnxruntime"), "numpy": _version("numpy"), "pillow": _version("pillow"),
-            "torch": _version("torch"), "timm": _version("timm"), "python": platform.python_version()}
+            "torch": _version("torch"), library: _version(library), "python": platform.python_version()}
 
 
 def _write_code_and_settings(work: Path, ckpt: dict[str, Any], formats: tuple[str, ...]) -> dict[str, Any]:
@@ -324,13 +325,13 @@ def _write_code_and_settings(work: Path, ckpt: dict[str, Any], formats: tuple[st
     atomic_write_json(work / "preprocess.json", spec)
     torch_files = "torch" in formats or "torchscript" in formats
     write_runtime_code(work, family_of(ckpt), torch=torch_files, task=ckpt.get("task"))
-    versions = _versions()
+    from engine.models import get_family
+
+    family = get_family(family_of(ckpt))
+    versions = _versions(family.library)
     if "onnx" in formats:
         _copy_template("requirements.txt", work, versions)
     if torch_files:
-        from engine.models import get_family
-
-        family = get_family(family_of(ckpt))
         _copy_template("requirements-torch.txt", work, versions | {
             "library": family.library, "library_version": _version(family.library),
             "library_requirement": "\n".join(family.package_requirements)})
