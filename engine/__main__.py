@@ -20,6 +20,7 @@ from typing import get_args
 
 from engine.commandline import LOCAL, Extension, Handler, Target, import_data, setting_choices
 from engine.errors import UserError
+from engine.tasks import DEFAULT_TASK, task_names
 
 # Offline hygiene for the libraries we drive, set before any of them is imported.
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
@@ -50,6 +51,7 @@ def _parser(prog: str, extensions: Sequence[Extension]) -> tuple[argparse.Argume
     t.add_argument("run_dir", nargs="?", help="an existing run folder to run or resume")
     t.add_argument("--data", help="a folder of class folders, a folder with train/val/test, a .zip, a .csv, "
                                   "or an imported dataset folder")
+    t.add_argument("--task", choices=task_names(), help=f"what to train for (default {DEFAULT_TASK})")
     t.add_argument("--model", help="model name (see `python -m engine models`)")
     t.add_argument("--mode", choices=get_args(Mode))
     t.add_argument("--epochs", type=int)
@@ -106,6 +108,7 @@ def _parser(prog: str, extensions: Sequence[Extension]) -> tuple[argparse.Argume
 
     i = sub.add_parser("import", parents=[common], help="import and check a dataset without training")
     i.add_argument("source")
+    i.add_argument("--task", choices=task_names(), help=f"what the data is for (default {DEFAULT_TASK})")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("--json", action="store_true")
     handlers: dict[str, Handler] = {"train": lambda args: cmd_train(args, targets), "evaluate": cmd_evaluate,
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None, *, extensions: Sequence[Extension] = (),
 # --- import --------------------------------------------------------------------------------
 
 def cmd_import(args) -> int:
-    dataset_dir, manifest, report = import_data(args.source, seed=args.seed, quiet=args.json)
+    dataset_dir, manifest, report = import_data(args.source, task=args.task, seed=args.seed, quiet=args.json)
     if args.json:
         print(json.dumps({"dataset_dir": str(dataset_dir), "id": manifest["id"], "fingerprint": manifest["fingerprint"],
                           "classes": manifest["classes"], "n_images": len(manifest["items"]),
@@ -171,7 +174,7 @@ def _config_from_args(args):
             raise UserError(f"{path} is not valid YAML: {e}") from None
         if not isinstance(raw, dict):
             raise UserError(f"{path} must be a mapping of settings (key: value lines).")
-    overrides = {"data": args.data, "model": args.model, "mode": args.mode, "epochs": args.epochs, "seed": args.seed,
+    overrides = {"task": args.task, "data": args.data, "model": args.model, "mode": args.mode, "epochs": args.epochs, "seed": args.seed,
                  "lr": args.lr, "batch_size": args.batch_size, "device": args.device, "weights": args.weights,
                  "budget_minutes": args.budget_minutes}
     raw.update({k: v for k, v in overrides.items() if v is not None})
@@ -210,7 +213,7 @@ def cmd_train(args, targets: dict[str, Target]) -> int:
     else:
         cfg = _config_from_args(args)
         get_spec(cfg.model)  # an unknown model name fails before any import work
-        dataset_dir, manifest, _ = import_data(cfg.data, seed=cfg.seed, val_fraction=cfg.val_fraction,
+        dataset_dir, manifest, _ = import_data(cfg.data, task=cfg.task, seed=cfg.seed, val_fraction=cfg.val_fraction,
                                                test_fraction=cfg.test_fraction, quiet=args.quiet or args.json)
         cfg = cfg.model_copy(update={"data": str(dataset_dir)})
         ws = Workspace()

@@ -53,15 +53,15 @@ def setting_choices(name: str) -> tuple[str, ...]:
     return get_args(RunConfig.model_fields[name].annotation)
 
 
-def import_data(source: str, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
-                quiet: bool = False):
+def import_data(source: str, *, task: str | None = None, seed: int = 0, val_fraction: float = 0.15,
+                test_fraction: float = 0.15, quiet: bool = False):
     """Import `source` into the workspace (once per content); (dataset folder, manifest, report or None).
 
     The import report's summary goes to stderr unless `quiet`.
     """
     from engine.workspace import import_into_workspace
 
-    dataset_dir, manifest, report = import_into_workspace(source, seed=seed, val_fraction=val_fraction,
+    dataset_dir, manifest, report = import_into_workspace(source, task=task, seed=seed, val_fraction=val_fraction,
                                                           test_fraction=test_fraction)
     if report is not None and not quiet:
         print(report.summary(), file=sys.stderr)

@@ -75,7 +75,8 @@ def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]
     from engine.config import task_of_run
     from engine.workspace import import_into_workspace
 
-    dataset_dir, manifest, _ = import_into_workspace(data)
+    task = task_of_run(run_dir)
+    dataset_dir, manifest, _ = import_into_workspace(data, task=task.name)
     labels, probabilities = run_probabilities(run_dir)
     unknown = sorted(set(manifest["classes"]) - set(labels))
     if unknown:
@@ -85,5 +86,5 @@ def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]
     items = manifest["items"]
     probs = probabilities([str(dataset_dir / it["file"]) for it in items])
     y = np.array([index[it["label"]] for it in items])
-    metrics = task_of_run(run_dir).part("metrics").compute_metrics(y, probs, labels)
+    metrics = task.part("metrics").compute_metrics(y, probs, labels)
     return {"data": metrics, "dataset": {"id": manifest["id"], "n": len(items)}}

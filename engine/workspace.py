@@ -263,17 +263,20 @@ class Workspace:
         return [r for r in (self.refresh_run(i) for i in ids) if r is not None]
 
 
-def import_into_workspace(source: str | Path, *, seed: int = 0, val_fraction: float = 0.15,
+def import_into_workspace(source: str | Path, *, task: str | None = None, seed: int = 0, val_fraction: float = 0.15,
                           test_fraction: float = 0.15, project_id: str | None = None):
-    """(dataset_dir, manifest, report) — a raw source imported into the workspace, or an imported folder as is.
+    """(dataset_dir, manifest, report) — a raw source imported (by the task's importer) into the workspace, or an
+    imported folder as is.
 
     `report` is None when `source` already is an imported dataset folder.
     """
-    from engine.data import import_dataset, is_dataset_dir, load_manifest
+    from engine.data import is_dataset_dir, load_manifest
+    from engine.tasks import get_task
 
     if is_dataset_dir(source):
         return Path(source).resolve(), load_manifest(source), None
     ws = Workspace()
-    report = import_dataset(source, ws.datasets_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    report = get_task(task).part("dataset").import_data(source, ws.datasets_dir, seed=seed, val_fraction=val_fraction,
+                                                        test_fraction=test_fraction)
     ws.register_dataset(report.manifest, report.dataset_dir, project_id=project_id)
     return report.dataset_dir, report.manifest, report

@@ -180,15 +180,16 @@ def _use_dataset(ctx: Ctx, pid: str, result) -> None:
 
 
 def import_into_project(ctx: Ctx, pid: str, source: Path, progress=None, lang: str = "en", name: str | None = None):
-    """Import `source` into the workspace and make it the project's dataset; returns the ImportReport."""
-    from engine.data import import_dataset
+    """Import `source` (by the project's task's importer) into the workspace and make it the project's dataset;
+    returns the ImportReport."""
 
     def report(done: int, total: int) -> None:
         if progress is not None and total:
             progress((done, total), desc=t(lang, "data.checking"))
 
     # Shared: a CSV's rows must not reach files of this computer outside what was uploaded with it.
-    result = import_dataset(source, ctx.ws.datasets_dir, progress=report, name=name, confined=ctx.shared)
+    importer = project_task(ctx.ws, pid).part("dataset").import_data
+    result = importer(source, ctx.ws.datasets_dir, progress=report, name=name, confined=ctx.shared)
     _use_dataset(ctx, pid, result)
     return result
 
