@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 import zipfile
@@ -254,3 +255,22 @@ def test_the_train_tab_says_why_a_run_ended_in_russian(tmp_path):
     assert "Процесс обучения неожиданно завершился" in _status("ru", interrupted)
     stopped = RunSnapshot(tmp_path / "other", status="cancelled", start=start, message="Training was stopped.")
     assert "Обучение остановлено" in _status("ru", stopped)  # the runner's own `cancelled` has no code
+
+
+def test_a_running_run_says_its_last_finished_epoch_in_the_apps_language(tmp_path):
+    from engine.events import EventWriter
+    from engine.runner import LocalRunner
+    from engine.workspace import Workspace
+    from ui.tabs.train_view import status_text
+
+    run = tmp_path / "run"
+    w = EventWriter(run)
+    w.emit("start", model="m", mode="fine-tune", device="cpu", mode_reason="chosen in the settings",
+           mode_reason_code="settings", mode_reason_params={})
+    w.emit("log", level="info", message="Head initialised by a linear probe (C=0.1); now fine-tuning.")
+    w.emit("epoch_end", epoch=2, epochs=5, elapsed_s=3.0)
+    (run / ".pid").write_text(f"{os.getpid()}\n")  # this test's process stands in for the trainer
+    snap = LocalRunner(Workspace(tmp_path / "ws")).snapshot(run)
+    assert snap.status == "running" and snap.epoch_end["epoch"] == 2
+    assert "Эпоха 2 из 5 завершена." in status_text("ru", snap)
+    assert "Epoch 2 of 5 done." in status_text("en", snap) and "now fine-tuning" in status_text("en", snap)

@@ -606,6 +606,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.allowed_number": ("a number", "число"),
     "train.running_what": ("**{model}** · {mode} · on {device}", "**{model}** · {mode} · на {device}"),
     "train.eta": ("about {eta} left", "осталось около {eta}"),
+    "train.epoch_done": ("Epoch {epoch} of {epochs} done.", "Эпоха {epoch} из {epochs} завершена."),
     "train.done": ("**Done** in {seconds}. Accuracy on pictures it never saw: **{acc}**. See the details in "
                    "**Evaluate**, or try it in **Test**.",
                    "**Готово** за {seconds}. Точность на картинках, которых модель не видела: **{acc}**. "

@@ -118,8 +118,16 @@ def status_text(lang, snap) -> str:
     if snap.status == "starting":
         return t(lang, "status.starting")
     if snap.status == "running":
+        from engine.snapshot import upgrade_event
+
+        lines = []
+        epoch = snap.epoch_end
+        if epoch.get("epoch") and epoch.get("epochs"):  # said in `lang`, from the event rather than a log line
+            lines.append(t(lang, "train.epoch_done", epoch=epoch["epoch"], epochs=epoch["epochs"]))
         last = snap.logs[-1] if snap.logs else ""
-        return f"{head}\n\n{last}"
+        if last and upgrade_event({"type": "log", "message": last})["type"] == "log":  # not an old epoch line
+            lines.append(last)
+        return "\n\n".join([head, *lines])
     return ""
 
 
