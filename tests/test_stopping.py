@@ -65,7 +65,7 @@ def test_a_stop_is_found_behind_the_error_it_caused():
 
 
 def test_training_cut_inside_a_save_reports_cancelled_not_an_internal_error(tmp_path, monkeypatch):
-    from engine import train
+    from engine.training import orchestration as train  # where the run and its _train live
 
     def cut(run_dir, events, log):
         try:
@@ -81,7 +81,7 @@ def test_training_cut_inside_a_save_reports_cancelled_not_an_internal_error(tmp_
 
 def test_a_failure_after_a_stop_counts_as_the_stop(tmp_path, monkeypatch):
     """A data-loader worker killed by the group-wide SIGTERM can make its parent fail first."""
-    from engine import train
+    from engine.training import orchestration as train  # where the run and its _train live
 
     def worker_died(run_dir, events, log):
         _term_self()
