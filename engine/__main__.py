@@ -39,7 +39,7 @@ def _parser(prog: str, extensions: Sequence[Extension]) -> tuple[argparse.Argume
 
     more = None if extensions else f"Training in the cloud, and its commands: `{FULL_CLI} ...` (these commands and more)."
     p = argparse.ArgumentParser(prog=prog, description="Konstruktor engine: train, evaluate, "
-                                "predict with small-data image classifiers, offline.", epilog=more)
+                                "predict with small-data image classifiers and object detectors, offline.", epilog=more)
     ws_help = "workspace folder (default: $KONSTRUKTOR_WORKSPACE or the user data folder)"
     p.add_argument("--workspace", help=ws_help)
     # Accepted after the sub-command too (`train ... --workspace WS`), as people naturally type it.
@@ -84,6 +84,10 @@ def _parser(prog: str, extensions: Sequence[Extension]) -> tuple[argparse.Argume
     pr.add_argument("run_dir")
     pr.add_argument("files", nargs="+")
     pr.add_argument("--top-k", type=int, default=3)
+    pr.add_argument("--conf", type=float, help="object detection: the lowest confidence of a box shown "
+                    "(default: the run's, 0.25)")
+    pr.add_argument("--iou", type=float, help="object detection: the overlap above which a less confident box "
+                    "of the same class is dropped (default: the run's, 0.5)")
     pr.add_argument("--json", action="store_true")
 
     x = sub.add_parser("export", parents=[common], help="export a finished run: ONNX / PyTorch models and a ready-to-run package")
@@ -146,7 +150,10 @@ def main(argv: list[str] | None = None, *, extensions: Sequence[Extension] = (),
 # --- import --------------------------------------------------------------------------------
 
 def cmd_import(args) -> int:
-    dataset_dir, manifest, report = import_data(args.source, task=args.task, seed=args.seed, quiet=args.json)
+    from engine.tasks import recognise_task
+
+    task = args.task or recognise_task(args.source)
+    dataset_dir, manifest, report = import_data(args.source, task=task, seed=args.seed, quiet=args.json)
     if args.json:
         print(json.dumps({"dataset_dir": str(dataset_dir), "id": manifest["id"], "fingerprint": manifest["fingerprint"],
                           "classes": manifest["classes"], "n_images": len(manifest["items"]),
@@ -178,6 +185,12 @@ def _config_from_args(args):
                  "lr": args.lr, "batch_size": args.batch_size, "device": args.device, "weights": args.weights,
                  "budget_minutes": args.budget_minutes}
     raw.update({k: v for k, v in overrides.items() if v is not None})
+    if not raw.get("task"):  # a layout only one task has (YOLO labels, COCO JSON, VOC XML) says the task
+        from engine.tasks import recognise_task
+
+        found = recognise_task(raw.get("data"))
+        if found:
+            raw["task"] = found
     if args.augment or args.no_hflip:
         aug = dict(raw.get("augment") or {})
         if args.augment:
@@ -243,11 +256,15 @@ def cmd_train(args, targets: dict[str, Target]) -> int:
         # (a training child writes nothing outside its run folder).
         _refresh_index(run_dir)
     if code == 0:
+        from engine.config import task_of_run
+
         metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+        own = task_of_run(run_dir).hook("summary")
+        brief, line = own(metrics) if own is not None else (_brief(metrics), _metrics_line(metrics))
         if args.json:
-            print(json.dumps({"run_dir": str(Path(run_dir).resolve()), **_brief(metrics)}, indent=2))
+            print(json.dumps({"run_dir": str(Path(run_dir).resolve()), **brief}, indent=2))
         else:
-            print(_metrics_line(metrics), file=sys.stderr)
+            print(line, file=sys.stderr)
             print(Path(run_dir).resolve())
         return 0
     from engine.events import read_events
@@ -313,8 +330,10 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
+        from engine.config import task_of_run
         from engine.evaluate import format_report
 
+        format_report = task_of_run(args.run_dir).hook("format_report") or format_report
         for split in ("val", "test", "data"):
             if split in result:
                 print(f"== {split} ==")
@@ -329,7 +348,13 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from engine.inference import predict_files
 
-    results = predict_files(args.run_dir, args.files, top_k=args.top_k)
+    options = {k: v for k, v in (("conf", args.conf), ("iou", args.iou)) if v is not None}
+    for name, value in options.items():
+        if not 0 < value < 1:
+            raise UserError(f"--{name} must be between 0 and 1 (exclusive); got {value}.")
+    results = predict_files(args.run_dir, args.files, top_k=args.top_k, **options)
+    if isinstance(results, dict):  # boxes per file (object detection)
+        return _print_boxes(results, args.json)
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
@@ -342,6 +367,23 @@ def cmd_predict(args) -> int:
     ok = sum("error" not in r for r in results)
     if ok == 0:
         print("error: none of the files could be classified (see the messages above).", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _print_boxes(results: dict, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        for f, found in results.items():
+            if isinstance(found, dict):
+                print(f"{f}\terror: {found['error']}")
+                continue
+            boxes = "; ".join(f"{d['label']} {d['confidence']:.2f} [{', '.join(f'{v:.0f}' for v in d['box'])}]"
+                              for d in found)
+            print(f"{f}\t{len(found)} object(s)\t{boxes}")
+    if all(isinstance(v, dict) for v in results.values()):
+        print("error: none of the files could be read (see the messages above).", file=sys.stderr)
         return 2
     return 0
 

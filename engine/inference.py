@@ -34,9 +34,17 @@ def run_probabilities(run_dir: str | Path) -> tuple[list[str], Callable[[list[st
     return labels, lambda files: predict_probs(model, files, ckpt["preprocess"], len(labels), device=_device())
 
 
-def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list[dict[str, Any]]:
-    """Per file: label, probability and top-k; a file that can't be read gets an `error` instead."""
+def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3, **options: Any) -> Any:
+    """Per file: label, probability and top-k; a file that can't be read gets an `error` instead.
+
+    A task with its own predictions (object detection: boxes per file) answers in its own shape
+    (engine.tasks.base.Task.hook); `options` are its settings (conf, iou, ...)."""
+    from engine.config import task_of_run
     from engine.preprocess import ImageLoadError, load_image
+
+    own = task_of_run(run_dir).hook("predict_files")
+    if own is not None:
+        return own(run_dir, files, top_k=top_k, **options)
 
     labels, probabilities = run_probabilities(run_dir)
     results: list[dict[str, Any]] = []
@@ -54,8 +62,6 @@ def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list
         good.append((len(results), str(path)))
         results.append({"file": f})
     if good:
-        from engine.config import task_of_run
-
         views = task_of_run(run_dir).part("metrics")
         probs = probabilities([p for _, p in good])
         for (slot, _), p in zip(good, probs, strict=True):
@@ -65,6 +71,11 @@ def predict_files(run_dir: str | Path, files: list[str], top_k: int = 3) -> list
 
 def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]:
     """The run's stored metrics, or fresh metrics of its best checkpoint on other data."""
+    from engine.config import task_of_run
+
+    own = task_of_run(run_dir).hook("evaluate_run")
+    if own is not None:
+        return own(run_dir, data)
     run_dir = Path(run_dir)
     metrics_file = run_dir / "metrics.json"
     if data is None:
@@ -72,7 +83,6 @@ def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]
             raise UserError(f"{run_dir} has no metrics yet: the run has not finished. Train it first "
                             f"(python -m engine train {run_dir}).")
         return read_json(metrics_file)
-    from engine.config import task_of_run
     from engine.workspace import import_into_workspace
 
     task = task_of_run(run_dir)

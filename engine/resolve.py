@@ -38,6 +38,8 @@ MODE_REASONS = {
            "usually beats a frozen backbone",
     "cpu_slow": "fine-tuning {total} images would take about {minutes} minutes on this CPU; a linear probe takes "
                 "seconds (pick fine-tune, or train on a GPU, for more accuracy)",
+    "detection_pretrained": "the backbone of {model} is pretrained on ImageNet: the detector's head and its upper "
+                            "layers learn your boxes, which needs far fewer pictures than learning from scratch",
     "cpu_ok": "{smallest}+ images per class and about {minutes} minute(s) on this CPU: fine-tuning the upper layers "
               "after a linear-probe warm start usually beats a frozen backbone",
 }

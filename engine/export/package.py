@@ -197,7 +197,13 @@ def export_run(run_dir: str | Path, *, formats: str | Iterable[str] | None = Non
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
-        report = _reoffer(run_dir, work, log) if reoffer else _build(run_dir, work, fmts, quantize, log)
+        from engine.config import task_of_run
+
+        own = task_of_run(run_dir).hook("export_build")  # a task with its own package (object detection)
+        if own is not None and not reoffer:
+            report = own(run_dir, work, fmts, quantize, log)
+        else:
+            report = _reoffer(run_dir, work, log) if reoffer else _build(run_dir, work, fmts, quantize, log)
         _set_permissions(work)
         if final.exists():
             final.rmdir()

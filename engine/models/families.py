@@ -11,6 +11,8 @@ from engine.models.base import Family
 FAMILIES: dict[str, str] = {
     "timm": "engine.models.timm_family",
     "ultralytics": "engine.models.ultralytics_family",
+    "torchvision-det": "engine.models.tvdet_family",
+    "yolo-det": "engine.models.yolo_det_family",
 }
 
 

@@ -13,10 +13,11 @@ from engine.tasks.base import Task, TaskUI
 
 TASKS: dict[str, str] = {
     "image-classification": "engine.tasks.image_classification",
+    "object-detection": "engine.tasks.object_detection",
 }
 DEFAULT_TASK = "image-classification"
 
-__all__ = ["DEFAULT_TASK", "TASKS", "Task", "TaskUI", "get_task", "task_names"]
+__all__ = ["DEFAULT_TASK", "TASKS", "Task", "TaskUI", "get_task", "recognise_task", "task_names"]
 
 
 def task_names() -> tuple[str, ...]:
@@ -29,3 +30,24 @@ def get_task(name: str | None = None) -> Task:
     if name not in TASKS:
         raise UserError(f"Unknown task '{name}'. Konstruktor knows: {', '.join(TASKS)}.")
     return importlib.import_module(TASKS[name]).TASK
+
+
+def recognise_task(source: str | None) -> str | None:
+    """The task whose data layout `source` has (a task's `dataset.recognises(path)`), or None when none claims it.
+
+    The default task claims nothing: it is what a source no other task recognises is imported as.
+    """
+    if not source:
+        return None
+    from pathlib import Path
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        return None
+    for name in TASKS:
+        if name == DEFAULT_TASK:
+            continue
+        recognises = getattr(get_task(name).part("dataset"), "recognises", None)
+        if recognises is not None and recognises(path):
+            return name
+    return None

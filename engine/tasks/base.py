@@ -16,7 +16,7 @@ from types import ModuleType
 class TaskUI:
     """What the app shows for a task, tab by tab (the tabs ask; they never compare task names)."""
 
-    example: str  # what one example is: "image" (later "text", "audio", "boxes")
+    example: str  # what one example is: "image", "boxes" (pictures with boxes), later "text", "audio"
     data_sources: tuple[str, ...]  # import forms offered: "folder", "zip", "csv", "bins"
     metrics: tuple[str, ...]  # final metrics shown, in this order (keys of metrics.json's split entries)
     views: tuple[str, ...]  # evaluation views: "confusion_matrix", "per_class", "misclassified"
@@ -40,3 +40,20 @@ class Task:
         import importlib
 
         return importlib.import_module(f"{self.module}.{name}")
+
+    def hook(self, name: str):
+        """The task's own way of doing a step of the pipeline (its `pipeline` module's function `name`), or None
+        when the task goes the shared way (the classification pipeline of engine.training, engine.inference and
+        engine.export).
+
+        The hooks: `train(ctx) -> metrics.json's dict`; `predict_files(run_dir, files, **options) -> list` (one
+        entry per file, an `error` key where a file could not be read); `evaluate_run(run_dir, data) -> dict`;
+        `export_build(run_dir, work, formats, quantize, log) -> the export report` (the package written into
+        `work`);
+        `summary(metrics) -> (dict for --json, one line)`.
+        """
+        import importlib.util
+
+        if importlib.util.find_spec(f"{self.module}.pipeline") is None:
+            return None
+        return getattr(self.part("pipeline"), name, None)

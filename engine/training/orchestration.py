@@ -120,6 +120,12 @@ def _train(run_dir: Path, events: EventWriter, log: logging.Logger) -> dict[str,
     from engine.models import available_offline, get_family, get_spec
 
     ctx = _context(run_dir, events, log)
+    own = ctx.task.hook("train")
+    if own is not None:  # a task with its own trainer (object detection): it resolves, starts and scores the run
+        result = own(ctx)
+        result["train_seconds"] = round(_train_seconds(ctx), 2)
+        atomic_write_json(run_dir / "metrics.json", result)
+        return ctx.task.hook("summary")(result)[0]
     cfg, labels, device = ctx.cfg, ctx.labels, ctx.device
     train_counts = ctx.task.part("dataset").class_counts(ctx.splits["train"], labels)
     if min(train_counts.values()) == 0:
