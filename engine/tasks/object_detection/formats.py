@@ -23,6 +23,9 @@ from engine.data.archive import is_junk
 from engine.data.folder_scan import IMAGE_SUFFIXES, SPLIT_NAMES
 from engine.data.problems import problem
 
+# A YOLO value above this is taken for pixels; up to it, for a fraction of a box reaching over the picture's edge
+# (a centre at 1.2 is a box mostly outside, which the box check drops; pixels are rarely below 2).
+PIXEL_SUSPECT = 1.5
 YOLO_SPLIT_WORDS = SPLIT_NAMES  # folder names that mean a split: train, val/valid/validation, test
 
 
@@ -200,7 +203,7 @@ def _parse_yolo_line(text: str, rel: str, number: int, names: list[str] | None, 
         return None
     label = names[int(cls)] if names is not None else str(int(cls))
     coords = values[1:]
-    over_one = any(v > 1.01 for v in coords)
+    over_one = any(v > PIXEL_SUSPECT for v in coords)
     if len(coords) == 4:
         cx, cy, w, h = coords
         xyxy = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
