@@ -24,15 +24,16 @@ from engine.data.errors import CodedDataError
 from engine.data.folder_scan import Candidate
 from engine.data.importer import _remove_stale_temp, _write
 from engine.data.manifest import FORMAT, SPLITS, is_dataset_dir, load_manifest
+from engine.data.problems import KIND_TITLES as IMAGE_KIND_TITLES
 from engine.data.problems import SEVERITY_RANK, ImportReport, problem, refused, unreadable_code
 from engine.data.split import assign_splits, check_fractions
 from engine.fsutil import read_json
 from engine.tasks.object_detection import formats
-from engine.tasks.object_detection.dataset import main_label
+from engine.tasks.object_detection.classes import main_label
 from engine.tasks.object_detection.label_checks import check_boxes
 from engine.tasks.object_detection.stats import box_stats, split_counts
 
-__all__ = ["DETECTION_PROBLEM_CODES", "ERRORS", "DetectionImportReport", "box_stats", "import_detection",
+__all__ = ["DETECTION_PROBLEM_CODES", "ERRORS", "KIND_TITLES", "DetectionImportReport", "box_stats", "import_detection",
            "looks_like_detection"]
 
 Progress = Callable[[int, int], None]
@@ -59,6 +60,31 @@ DETECTION_PROBLEM_CODES = (
     "no_names", "no_train_class", "orphan_label", "pixel_converted", "pixel_coords", "polygon", "size_mismatch",
     "unknown_class", "unlabelled", "unused_class",
 )
+
+# How the summary names each kind of problem (the image importer's own kinds keep their titles).
+KIND_TITLES = {
+    **IMAGE_KIND_TITLES,
+    "unreadable": "unreadable or not a picture (skipped)",
+    "duplicate": "exact copy of another picture (one copy kept)",
+    "leak": "same picture in two splits (only one copy kept)",
+    "broken_file": "label file that cannot be read (skipped)",
+    "broken_line": "broken label line or entry (skipped)",
+    "unknown_class": "box of an unknown class id (skipped)",
+    "pixel_coords": "YOLO line in pixels instead of fractions (skipped)",
+    "pixel_converted": "YOLO file in pixels, converted to fractions",
+    "box_outside": "box mostly outside its picture (skipped)",
+    "box_zero_area": "box without area (skipped)",
+    "orphan_label": "label file without its picture (skipped)",
+    "missing_picture": "picture named by a label file but not found (skipped)",
+    "unlabelled": "picture no label file names (left out)",
+    "size_mismatch": "picture whose size differs from its label file's",
+    "no_train_class": "class without boxes in train",
+    "box_clipped": "box over the picture's edge (clipped)",
+    "polygon": "polygons turned into boxes",
+    "background": "picture without a label file (kept as background)",
+    "no_names": "classes named by their ids",
+    "unused_class": "classes no box uses (left out of the class list)",
+}
 
 
 def _refused(code: str, **params: Any) -> CodedDataError:
@@ -126,8 +152,8 @@ def looks_like_detection(path: str | Path) -> bool:
     if has_pictures and any("/labels/" in f"/{n}" and n.endswith(".txt") for n in lowered) and \
             any("/images/" in f"/{n}" for n in lowered):
         return True
-    if has_pictures and any(_sniff_voc(peek, n) for n, low in zip(names, lowered, strict=True)
-                            if low.endswith(".xml")):
+    xmls = [n for n, low in zip(names, lowered, strict=True) if low.endswith(".xml")]
+    if has_pictures and any(_sniff_voc(peek, n) for n in xmls[:20]):
         return True
     jsons = sorted((n for n in names if n.lower().endswith(".json")), key=lambda n: ("instances" not in n.lower()
                                                                                       and "coco" not in n.lower(), n))
@@ -161,12 +187,13 @@ class DetectionImportReport(ImportReport):
             by_kind.setdefault(p["kind"], []).append(p)
         if not by_kind:
             lines.append("No problems found.")
+        order = list(KIND_TITLES)
         for kind, group in sorted(by_kind.items(), key=lambda kv: (SEVERITY_RANK.get(kv[1][0]["severity"], 3),
-                                                                     kv[0])):
-            names = ", ".join(dict.fromkeys(p["file"] for p in group[:5]))
+                                                                     order.index(kv[0]) if kv[0] in order else 99)):
+            names = ", ".join(p["file"] for p in group[:5])
             more = f" and {len(group) - 5} more" if len(group) > 5 else ""
-            lines.append(f"{group[0]['severity'].capitalize()}: {len(group)} × {kind}: {names}{more} — "
-                         f"{group[0]['message']}")
+            lines.append(f"{group[0]['severity'].capitalize()}: {len(group)} × {KIND_TITLES.get(kind, kind)}: "
+                         f"{names}{more}. ({group[0]['message']})")
         return "\n".join(lines)
 
 
