@@ -81,6 +81,14 @@ def test_data_yaml_names_as_a_list_are_read_too(tmp_path, scenes):
     assert set(report.manifest["classes"]) == {c for s in scenes for c, _ in s.boxes}
 
 
+def test_yolo_txt_files_beside_their_pictures_are_read(tmp_path, scenes):
+    src = write_yolo(tmp_path / "yolo", scenes)
+    for txt in (src / "labels").iterdir():
+        txt.rename(src / "images" / txt.name)
+    report = import_detection(src / "images", tmp_path / "ds")
+    assert sum(len(it["boxes"]) for it in report.manifest["items"]) == sum(len(s.boxes) for s in scenes)
+
+
 def test_yolo_split_folders_are_kept_as_given(tmp_path):
     src = tmp_path / "yolo"
     write_yolo(src, make_scenes(6, seed=2), split="train")
@@ -110,6 +118,18 @@ def test_coco_files_named_by_split_keep_their_split(tmp_path):
     assert report.manifest["split"]["source"] == "given"
     assert {it["original"].split("/")[0]: it["split"] for it in report.manifest["items"]} == {"train": "train",
                                                                                               "val": "val"}
+
+
+def test_the_coco_2017_layout_finds_each_files_pictures_in_the_folder_of_its_split(tmp_path):
+    src = tmp_path / "coco"
+    for split, seed, n in (("train", 11, 6), ("val", 12, 3)):
+        write_coco(tmp_path / split, make_scenes(n, seed=seed), json_name=f"instances_{split}2017.json")
+        (src / "annotations").mkdir(parents=True, exist_ok=True)
+        (tmp_path / split / f"instances_{split}2017.json").rename(src / "annotations" / f"instances_{split}2017.json")
+        (tmp_path / split / "images").rename(src / f"{split}2017")
+    report = import_detection(src, tmp_path / "ds")  # img_000.png is in both folders: the file's split decides
+    assert len(report.manifest["items"]) == 9 and not _problems(report, "missing_picture")
+    assert all(it["original"].startswith(it["split"]) for it in report.manifest["items"])
 
 
 def test_pascal_voc_xml_imports_its_boxes(tmp_path, scenes):
@@ -205,6 +225,24 @@ def test_a_yolo_picture_without_a_label_file_is_kept_as_a_background_picture(tmp
     item = next(it for it in report.manifest["items"] if it["original"] == "images/empty_room.jpg")
     assert item["boxes"] == [] and item["label"] is None
     assert report.manifest["stats"]["background_pictures"] == 1
+
+
+def test_a_coco_entry_whose_picture_is_missing_is_named_and_the_rest_imported(tmp_path, scenes):
+    src = write_coco(tmp_path / "coco", scenes)
+    (src / "images" / "img_002.png").unlink()
+    report = import_detection(src, tmp_path / "ds")
+    [missing] = _problems(report, "missing_picture")
+    assert missing["file"] == "annotations.json" and missing["params"]["picture"] == "img_002.png"
+    assert len(report.manifest["items"]) == len(scenes) - 1
+
+
+def test_a_size_in_the_labels_that_differs_from_the_picture_is_reported(tmp_path, scenes):
+    src = write_voc(tmp_path / "voc", scenes)
+    xml = src / "Annotations" / "img_001.xml"
+    xml.write_text(xml.read_text().replace("<width>160</width>", "<width>320</width>"))
+    report = import_detection(src, tmp_path / "ds")
+    [odd] = _problems(report, "size_mismatch")
+    assert odd["file"] == "Annotations/img_001.xml" and odd["params"]["stated"] == [320, 128]
 
 
 def test_a_coco_or_voc_picture_no_file_lists_is_left_out_and_named(tmp_path, scenes):
@@ -362,6 +400,12 @@ def test_importing_the_same_content_again_reuses_the_dataset(tmp_path, yolo):
     assert moved_box.manifest["fingerprint"] != first.manifest["fingerprint"]
 
 
+def test_progress_counts_every_picture(tmp_path, yolo, scenes):
+    seen: list[tuple[int, int]] = []
+    import_detection(yolo, tmp_path / "ds", progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, len(scenes)) and seen[-1] == (len(scenes), len(scenes))
+
+
 def test_the_users_folder_is_left_as_it_was(tmp_path, yolo):
     make_scene(5, background=True).image.save(yolo / "images" / "empty.jpg")
     before = _listing(yolo)
@@ -369,6 +413,16 @@ def test_the_users_folder_is_left_as_it_was(tmp_path, yolo):
     import_detection(yolo / ".." / "yolo", yolo / "datasets-inside")  # even with the datasets folder inside it
     after = {k: v for k, v in _listing(yolo).items() if not k.startswith("datasets-inside/")}
     assert after == before
+
+
+def test_a_confined_import_does_not_follow_links_out_of_the_folder(tmp_path, yolo, scenes):
+    outside = tmp_path / "secret.jpg"
+    make_scene(77).image.save(outside)
+    (yolo / "images" / "link.jpg").symlink_to(outside)
+    (yolo / "labels" / "link.txt").write_text(yolo_line(0, [10, 10, 40, 40], SIZE) + "\n")
+    confined = import_detection(yolo, tmp_path / "ds", confined=True)
+    assert "images/link.jpg" not in _boxes_by_original(confined)
+    assert "images/link.jpg" in _boxes_by_original(import_detection(yolo, tmp_path / "ds2"))
 
 
 def test_stale_temp_folders_of_a_killed_import_are_removed(tmp_path, yolo):

@@ -111,14 +111,17 @@ class _PictureIndex:
             by_base[PurePosixPath(rel).name.lower()].append(rel)
         self.by_base = by_base
 
-    def find(self, name: str, near: list[str]) -> str | None:
-        """The picture `name` (as a label file wrote it) means: tried beside each folder of `near`, then by name."""
+    def find(self, name: str, near: list[str], split: str | None = None) -> str | None:
+        """The picture `name` (as a label file wrote it) means: tried beside each folder of `near`, then by name
+        (among pictures of one name, the one in a folder of `split`: train2017/ for instances_train2017.json)."""
         name = _nfc(name.replace("\\", "/"))
         for folder in near:
             candidate = _normal(f"{folder}/{name}" if folder else name)
             if candidate in self.by_rel:
                 return candidate
         same = self.by_base.get(PurePosixPath(name).name.lower(), [])
+        if len(same) > 1 and split is not None:
+            same = [rel for rel in same if any(split_in_name(part) == split for part in PurePosixPath(rel).parts[:-1])]
         return same[0] if len(same) == 1 else None
 
 
@@ -180,6 +183,14 @@ def _label_path(rel: str) -> str:
 def is_yolo_label(rel: str) -> bool:
     p = PurePosixPath(rel)
     return p.suffix.lower() == ".txt" and any(part.lower() == "labels" for part in p.parts[:-1])
+
+
+def has_yolo_labels(files: list[tuple[str, Path]]) -> bool:
+    """A data.yaml, a .txt under a labels/ folder, or a .txt beside a picture of the same name."""
+    stems = {str(PurePosixPath(rel).with_suffix("")) for rel, _ in files if is_picture(rel)}
+    return any(PurePosixPath(rel).name.lower() in ("data.yaml", "data.yml") or is_yolo_label(rel)
+               or (rel.lower().endswith(".txt") and str(PurePosixPath(rel).with_suffix("")) in stems)
+               for rel, _ in files)
 
 
 def _parse_yolo_line(text: str, rel: str, number: int, names: list[str] | None, problems: list,
@@ -334,7 +345,7 @@ def read_coco(root: Path, files: list[tuple[str, Path]], sources: list[tuple[str
                 problems.append(problem(rel, "broken_line", "warning", f"An image entry without a 'file_name' "
                                         f"({str(entry)[:60]}) was skipped.", {"text": str(entry)[:60]}))
                 continue
-            found = index.find(entry["file_name"], near)
+            found = index.find(entry["file_name"], near, split)
             if found is None:
                 problems.append(problem(rel, "missing_picture", "warning", f"Names the picture '{entry['file_name']}'"
                                         ", which is not in the source; its boxes were skipped.",

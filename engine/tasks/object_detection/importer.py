@@ -251,9 +251,8 @@ def _files(source: Path, dest_root: Path, confined: bool) -> list[tuple[str, Pat
 
 
 def _read(root: Path, files: list[tuple[str, Path]], name: str) -> formats.Source:
-    """The layout's reader: YOLO when there is a data.yaml or labels/*.txt, else COCO, else VOC."""
-    if any(PurePosixPath(rel).name.lower() in ("data.yaml", "data.yml") or formats.is_yolo_label(rel)
-           for rel, _ in files):
+    """The layout's reader: YOLO when there is a data.yaml or YOLO .txt labels, else COCO, else VOC."""
+    if formats.has_yolo_labels(files):
         return formats.read_yolo(root, files)
     problems: list[dict[str, Any]] = []
     cocos = formats.coco_files(files, problems)
