@@ -1,6 +1,6 @@
 """Import detection labels (YOLO txt, COCO JSON, Pascal VOC XML; a folder or a zip) into a dataset folder.
 
-The user's files are only read: `formats` lists the pictures and the boxes their label files give, every picture
+The user's files are only read: the readers (`yolo_labels`, `coco_labels`, `voc_labels`) list the pictures and the boxes their label files give, every picture
 is decoded once (`engine.data.checks.check_file`), its boxes are checked against it (`label_checks`), exact copies
 are resolved, and the dataset folder (pictures copied byte for byte, manifest.json, problems.json) appears in one
 rename, as the image importer does it (`engine.data.importer`). This module must not import torch.
@@ -28,7 +28,7 @@ from engine.data.problems import KIND_TITLES as IMAGE_KIND_TITLES
 from engine.data.problems import SEVERITY_RANK, ImportReport, problem, refused, unreadable_code
 from engine.data.split import assign_splits, check_fractions
 from engine.fsutil import read_json
-from engine.tasks.object_detection import formats
+from engine.tasks.object_detection import coco_labels, formats, voc_labels, yolo_labels
 from engine.tasks.object_detection.classes import main_label
 from engine.tasks.object_detection.label_checks import check_boxes
 from engine.tasks.object_detection.stats import box_stats, split_counts
@@ -127,7 +127,7 @@ class _Peek:
 def _sniff_coco(peek: _Peek, name: str) -> bool:
     raw = peek.read(name)
     try:
-        return raw is not None and formats.is_coco(json.loads(raw.decode("utf-8-sig")))
+        return raw is not None and coco_labels.is_coco(json.loads(raw.decode("utf-8-sig")))
     except (UnicodeDecodeError, ValueError):
         return False
 
@@ -252,14 +252,14 @@ def _files(source: Path, dest_root: Path, confined: bool) -> list[tuple[str, Pat
 
 def _read(root: Path, files: list[tuple[str, Path]], name: str) -> formats.Source:
     """The layout's reader: YOLO when there is a data.yaml or YOLO .txt labels, else COCO, else VOC."""
-    if formats.has_yolo_labels(files):
-        return formats.read_yolo(root, files)
+    if yolo_labels.has_yolo_labels(files):
+        return yolo_labels.read_yolo(root, files)
     problems: list[dict[str, Any]] = []
-    cocos = formats.coco_files(files, problems)
+    cocos = coco_labels.coco_files(files, problems)
     if cocos:
-        return formats.read_coco(root, files, cocos, problems)
-    if formats.voc_files(files):
-        found = formats.read_voc(root, files)
+        return coco_labels.read_coco(root, files, cocos, problems)
+    if voc_labels.voc_files(files):
+        found = voc_labels.read_voc(root, files)
         found.problems[:0] = problems
         return found
     if not any(formats.is_picture(rel) for rel, _ in files):
