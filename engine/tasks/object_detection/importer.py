@@ -110,21 +110,26 @@ class _Peek:
                 self._zip = {i.filename: i for i in z.infolist()[:SCAN_LIMIT] if not i.is_dir()}
             self.names = list(self._zip)
 
+    def size(self, name: str) -> int:
+        try:
+            return self._zip[name].file_size if self._zip is not None else (self.path / name).stat().st_size
+        except (OSError, KeyError):
+            return 0
+
     def read(self, name: str) -> bytes | None:
         try:
             if self._zip is None:
-                file = self.path / name
-                return file.read_bytes() if file.stat().st_size <= SNIFF_BYTES else None
-            info = self._zip[name]
-            if info.file_size > SNIFF_BYTES:
-                return None
+                return (self.path / name).read_bytes()
             with zipfile.ZipFile(self.path) as z:
-                return z.read(info)
+                return z.read(self._zip[name])
         except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
             return None
 
 
 def _sniff_coco(peek: _Peek, name: str) -> bool:
+    if peek.size(name) > SNIFF_BYTES:  # COCO 2017's instances_train2017.json: too large to open for a guess
+        low = name.lower()
+        return "instances" in low or "coco" in low
     raw = peek.read(name)
     try:
         return raw is not None and coco_labels.is_coco(json.loads(raw.decode("utf-8-sig")))
@@ -133,7 +138,7 @@ def _sniff_coco(peek: _Peek, name: str) -> bool:
 
 
 def _sniff_voc(peek: _Peek, name: str) -> bool:
-    raw = peek.read(name)
+    raw = peek.read(name) if peek.size(name) <= SNIFF_BYTES else None
     return raw is not None and b"<annotation" in raw[:4096]
 
 
