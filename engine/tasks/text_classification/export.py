@@ -57,10 +57,9 @@ def parity(run_dir: Path, work: Path, engine_model) -> dict[str, Any]:
 
 def build_package(run_dir: Path, work: Path, log) -> dict[str, Any]:
     """Write the package into `work`; the export report (also export_report.json)."""
-    from engine.tasks.text_classification.pipeline import load_model
-    from engine.tasks.text_classification.training import MODEL_DIR
+    from engine.tasks.text_classification.training import MODEL_DIR, load_run_model
 
-    model = load_model(run_dir)
+    model = load_run_model(run_dir)
     src = run_dir / MODEL_DIR
     log("Writing the text classifier's package ...")
     for name in (MODEL_FILE, HEAD_FILE, NGRAMS_FILE):

@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.errors import UserError
 from engine.fsutil import read_json
+from engine.tasks.text_classification.training import load_run_model
 
 
 def train(ctx) -> dict[str, Any]:
@@ -18,18 +19,6 @@ def train(ctx) -> dict[str, Any]:
     from engine.tasks.text_classification.training import train as train_text
 
     return train_text(ctx)
-
-
-def load_model(run_dir: str | Path):
-    """The run's TextModel (its encoder loaded); UserError when the run has not finished."""
-    from engine.tasks.text_classification.textmodel import MODEL_FILE, TextModel
-    from engine.tasks.text_classification.training import MODEL_DIR
-
-    folder = Path(run_dir) / MODEL_DIR
-    if not (folder / MODEL_FILE).is_file() or not (Path(run_dir) / "metrics.json").is_file():
-        raise UserError(f"{run_dir} has no trained text classifier yet; train it first "
-                        f"(python -m engine train {run_dir}).")
-    return TextModel(folder)
 
 
 def texts_of_file(path: Path) -> list[tuple[str, str]]:
@@ -58,7 +47,7 @@ def predict_files(run_dir: str | Path, files: list[str], *, text: str | list[str
     that cannot be read gets an `error` instead."""
     from engine.tasks.image_classification.metrics import top_predictions
 
-    model = load_model(run_dir)
+    model = load_run_model(run_dir)
     results: list[dict[str, Any]] = []
     good: list[tuple[int, str]] = []
     given = [text] if isinstance(text, str) else list(text or [])
@@ -93,7 +82,7 @@ def explain_text(run_dir: str | Path, text: str) -> list[dict[str, Any]]:
 
     if not text or not text.strip():
         raise UserError("Type a text to explain.")
-    return explain(load_model(run_dir), text)
+    return explain(load_run_model(run_dir), text)
 
 
 def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]:
@@ -108,7 +97,7 @@ def evaluate_run(run_dir: str | Path, data: str | None = None) -> dict[str, Any]
     from engine.workspace import import_into_workspace
 
     _, manifest, _ = import_into_workspace(data, task="text-classification")
-    model = load_model(run_dir)
+    model = load_run_model(run_dir)
     unknown = sorted(set(manifest["classes"]) - set(model.labels))
     if unknown:
         raise UserError(f"The data has classes the model was not trained on: {', '.join(unknown[:5])}. "

@@ -153,3 +153,12 @@ def train(ctx: Context) -> dict[str, Any]:
                    "dataset": {"id": ctx.manifest["id"], "fingerprint": ctx.manifest["fingerprint"],
                                **{f"n_{s}": len(ctx.splits[s].items) for s in ("train", "val", "test")}}})
     return result
+
+
+def load_run_model(run_dir: str | Path):
+    """The run's TextModel (its encoder loaded); UserError when the run has not finished."""
+    folder = Path(run_dir) / MODEL_DIR
+    if not (folder / MODEL_FILE).is_file() or not (Path(run_dir) / "metrics.json").is_file():
+        raise UserError(f"{run_dir} has no trained text classifier yet; train it first "
+                        f"(python -m engine train {run_dir}).")
+    return TextModel(folder)
