@@ -102,8 +102,16 @@ def source_files(root: Path, sources: Iterable[str] = SOURCES) -> list[Path]:
         if path.is_file() and path.suffix == ".py":
             files.append(path)
         elif path.is_dir():
-            files += [p for p in path.rglob("*.py") if "__pycache__" not in p.parts]
+            files += [p for p in path.rglob("*.py") if "__pycache__" not in p.parts
+                      and not _build_output(p.relative_to(root))]
     return sorted(files)
+
+
+BUILD_OUTPUTS = (("build", "dist"), ("build", "work"))  # the desktop build's folders (gitignored): not our code
+
+
+def _build_output(relative: Path) -> bool:
+    return any(relative.parts[:len(parts)] == parts for parts in BUILD_OUTPUTS)
 
 
 def _base_package(module: str, package: bool, level: int) -> str:

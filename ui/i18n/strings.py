@@ -771,11 +771,11 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "zipped run folder.",
                           "«{name}» — не .zip и не папка; откройте .zip, записанный экспортом, или "
                           "папку запуска в .zip."),
-    "dataerr.open_task_unsupported": ("'{name}' holds an object detector; this version opens image classifiers only. "
-                                      "Use the package's own predict.py, or train the detector in this workspace.",
-                                      "В «{name}» — детектор объектов; эта версия открывает только классификаторы "
-                                      "картинок. Запустите predict.py из самого пакета или обучите детектор в этом "
-                                      "рабочем пространстве."),
+    "dataerr.open_task_unsupported": ("'{name}' holds a model for {task}; this version opens image classifiers only. "
+                                      "Use the package's own predict.py, or train the model in this workspace.",
+                                      "В «{name}» — модель для задачи «{task}»; эта версия открывает только "
+                                      "классификаторы картинок. Запустите predict.py из самого пакета или обучите "
+                                      "модель в этом рабочем пространстве."),
     "dataerr.open_not_model": ("'{name}' holds neither an exported package (model.onnx, labels.json, "
                                "preprocess.json) nor a run folder (config.yaml, checkpoints/best.pt); "
                                "open the .zip that Export wrote, or a zipped run folder.",
