@@ -103,12 +103,12 @@ def _trainer_class():
     return KonstruktorTrainer
 
 
-def _offline_amp_check(model) -> bool:
+def offline_amp_check(model) -> bool:
     """AMP on CUDA without Ultralytics' check, which downloads a detection model to compare outputs."""
     return next(model.parameters()).device.type == "cuda"
 
 
-def _read_ckpt(path: Path) -> dict | None:
+def read_ultralytics_ckpt(path: Path) -> dict | None:
     """Ultralytics' own checkpoint through its restricted (weights-only) loader; None when torn or unreadable."""
     import contextlib
     import io
@@ -123,7 +123,7 @@ def _read_ckpt(path: Path) -> dict | None:
     return ckpt if isinstance(ckpt, dict) else None
 
 
-def _keep_good_copy(last: Path) -> None:
+def keep_good_copy(last: Path) -> None:
     """Ultralytics writes last.pt in place without fsync; a synced copy survives a kill mid-write."""
     good = last.with_name("last.good.pt")
     data = last.read_bytes()
@@ -141,6 +141,20 @@ def _macro_f1(validator) -> float | None:
     return round(float(f1_score(y, p, labels=present, average="macro", zero_division=0)), 6)
 
 
+def resume_point(ctx: Context, last: Path, epochs: int) -> tuple[dict | None, bool, bool]:
+    """(Ultralytics' last checkpoint or None, whether that run finished, whether to resume it): a damaged
+    last.pt is replaced by its last synced good copy first."""
+    ckpt = read_ultralytics_ckpt(last) if last.exists() else None
+    good = last.with_name("last.good.pt")
+    if last.exists() and ckpt is None and good.exists():
+        ctx.warn(f"{last.name} is damaged; resuming from the previous good copy.")
+        shutil.copyfile(good, last)
+        ckpt = read_ultralytics_ckpt(last)
+    # Ultralytics marks a finished run's last.pt with epoch -1; a synced copy of the final epoch counts too.
+    finished = ckpt is not None and (int(ckpt.get("epoch", -1)) == -1 or int(ckpt["epoch"]) + 1 >= epochs)
+    return ckpt, finished, ckpt is not None and not finished
+
+
 def train(ctx: Context, mode: str) -> dict[str, Any]:
     """Train a YOLO11 classifier with Ultralytics' trainer; our events, checkpoints and final metrics."""
     from engine.checkpoint import save_checkpoint
@@ -152,7 +166,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     prepare_ultralytics(ctx.cache_root / "ultralytics")
     import ultralytics.engine.trainer as ul_trainer
 
-    ul_trainer.check_amp = _offline_amp_check
+    ul_trainer.check_amp = offline_amp_check
     root = ctx.run_dir / ULTRA_DIR
     save_dir = root / "train"
     last = save_dir / "weights" / "last.pt"
@@ -178,15 +192,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     plan = schedule(ctx)
     epochs, lr, wait = plan["epochs"], plan["lr"], plan["patience"]
 
-    ckpt = _read_ckpt(last) if last.exists() else None
-    good = last.with_name("last.good.pt")
-    if last.exists() and ckpt is None and good.exists():
-        ctx.warn(f"{last.name} is damaged; resuming from the previous good copy.")
-        shutil.copyfile(good, last)
-        ckpt = _read_ckpt(last)
-    # Ultralytics marks a finished run's last.pt with epoch -1; a synced copy of the final epoch counts too.
-    finished = ckpt is not None and (int(ckpt.get("epoch", -1)) == -1 or int(ckpt["epoch"]) + 1 >= epochs)
-    resume = ckpt is not None and not finished
+    ckpt, finished, resume = resume_point(ctx, last, epochs)
 
     layout = root / "data"
     train_items = ctx.splits["train"].items
@@ -211,7 +217,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     args = ultralytics_args(ctx, mode, epochs=epochs, lr=lr, layout=layout, n_layers=n_layers, patience=wait)
     if keep_last:
         args["patience"] = 0  # scores on training images say nothing about when to stop
-    record = {"ultralytics": _version(), "mode": mode, "weights_source": built.weights_source,
+    record = {"ultralytics": ultralytics_version(), "mode": mode, "weights_source": built.weights_source,
               "validation": val_note, "augment_preset": cfg.augment.preset,
               "augment_not_mapped": AUGMENT_NOTES[cfg.augment.preset],
               "not_mapped": ["label_smoothing (Ultralytics classification has none)",
@@ -268,7 +274,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     return result
 
 
-def _version() -> str:
+def ultralytics_version() -> str:
     from importlib.metadata import version
 
     return version("ultralytics")
@@ -320,7 +326,7 @@ def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float,
         # A synced copy of a 15 MB checkpoint costs ~0.1 s, a lot beside a one-second epoch of a few dozen
         # images: keep one at most every GOOD_COPY_EVERY_S (a kill then repeats at most that much training).
         if time.monotonic() - synced["at"] >= GOOD_COPY_EVERY_S:
-            _keep_good_copy(tr.last)
+            keep_good_copy(tr.last)
             synced["at"] = time.monotonic()
 
     trainer.add_callback("on_train_epoch_start", on_train_epoch_start)
