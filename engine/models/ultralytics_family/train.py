@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -244,8 +245,9 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
         trainer = _trainer_class()(overrides=overrides)
         if not resume:
             trainer.prebuilt = built.model.to_ultralytics()
-        stop = _attach_callbacks(trainer, ctx, prior, attempt_start,
-                                 budget_s=cfg.budget_minutes * 60 if cfg.budget_minutes else None)
+        stop = attach_callbacks(trainer, ctx, prior, attempt_start,
+                                budget_s=cfg.budget_minutes * 60 if cfg.budget_minutes else None,
+                                epoch_values=classification_epoch_values)
         trainer.train()
         names = list(trainer.data["names"].values())
         if names != list(ctx.labels):
@@ -280,9 +282,26 @@ def ultralytics_version() -> str:
     return version("ultralytics")
 
 
-def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float, *,
-                      budget_s: float | None) -> dict[str, str]:
-    """Ultralytics' callbacks as our events: progress per batch, metrics per epoch, the same shapes as timm runs.
+def classification_epoch_values(tr) -> list[tuple[str, dict[str, float]]]:
+    """An epoch's (split, values) of a classification trainer: the same shapes as timm runs."""
+    loss = tr.label_loss_items(tr.tloss, prefix="train") if tr.tloss else {}
+    values: dict[str, float] = {"loss": round(float(sum(loss.values())), 5) if loss else float("nan"),
+                                "lr": float(next(iter(tr.lr.values()))) if tr.lr else 0.0}
+    rows = [("train", values)]
+    if tr.metrics:
+        val = {"loss": round(float(tr.metrics.get("val/loss", float("nan"))), 5),
+               "accuracy": float(tr.metrics.get("metrics/accuracy_top1", 0.0))}
+        f1 = _macro_f1(tr.validator)
+        if f1 is not None:
+            val["macro_f1"] = f1
+        rows.append(("val", val))
+    return rows
+
+
+def attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float, *, budget_s: float | None,
+                     epoch_values: Callable[[Any], list[tuple[str, dict[str, float]]]]) -> dict[str, str]:
+    """Ultralytics' callbacks as our events: progress per batch, `epoch_values(trainer)` as metrics per epoch,
+    epoch_end. The trainer class has an `in_final_eval` flag (set in its final_eval).
 
     Returns a dict that gets a "reason" when our time budget stops training (Ultralytics' own `time` argument
     would stretch the epochs to fill the time instead).
@@ -303,17 +322,8 @@ def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float,
         if tr.in_final_eval:  # Ultralytics re-validates best.pt at the end; our final metrics come later
             return
         epoch = tr.epoch + 1
-        loss = tr.label_loss_items(tr.tloss, prefix="train") if tr.tloss else {}
-        values: dict[str, float] = {"loss": round(float(sum(loss.values())), 5) if loss else float("nan"),
-                                    "lr": float(next(iter(tr.lr.values()))) if tr.lr else 0.0}
-        ctx.events.emit("metrics", epoch=epoch, split="train", values=values)
-        if tr.metrics:
-            val = {"loss": round(float(tr.metrics.get("val/loss", float("nan"))), 5),
-                   "accuracy": float(tr.metrics.get("metrics/accuracy_top1", 0.0))}
-            f1 = _macro_f1(tr.validator)
-            if f1 is not None:
-                val["macro_f1"] = f1
-            ctx.events.emit("metrics", epoch=epoch, split="val", values=val)
+        for split, values in epoch_values(tr):
+            ctx.events.emit("metrics", epoch=epoch, split=split, values=values)
         ctx.events.emit("epoch_end", epoch=epoch, epochs=tr.epochs,
                         elapsed_s=round(prior + time.monotonic() - attempt_start, 2))
         if budget_s is not None and time.monotonic() - attempt_start > budget_s and not tr.stop:

@@ -24,8 +24,7 @@ from engine.events import elapsed_before, read_events
 from engine.fsutil import atomic_write_text
 from engine.models.ultralytics_family.train import (
     FINE_TUNE_TRAINABLE,
-    GOOD_COPY_EVERY_S,
-    keep_good_copy,
+    attach_callbacks,
     offline_amp_check,
     resume_point,
     ultralytics_version,
@@ -49,6 +48,8 @@ AUGMENT_ARGS: dict[str, dict[str, float]] = {
 }
 CLOSE_MOSAIC_SHARE = 0.1  # of the epochs, at least one and at most Ultralytics' own 10
 VAL_LOSS_KEYS = ("box_loss", "cls_loss", "dfl_loss")
+# Our names of the validator's box metrics (Ultralytics' keys are `metrics/<name>(B)`).
+VAL_METRICS = {"map50": "mAP50", "map50_95": "mAP50-95", "precision": "precision", "recall": "recall"}
 
 
 def close_mosaic_epochs(epochs: int, mosaic: float) -> int:
@@ -183,7 +184,8 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
         if not resume:
             trainer.prebuilt = model
         budget = r.budget_minutes * 60 if r.budget_minutes else None
-        stop = _attach_callbacks(trainer, ctx, prior, attempt_start, budget_s=budget)
+        stop = attach_callbacks(trainer, ctx, prior, attempt_start, budget_s=budget,
+                                epoch_values=detection_epoch_values)
         trainer.train()
         names = list(trainer.data["names"].values())
         if names != list(ctx.labels):
@@ -239,60 +241,18 @@ def _write_record(ctx: Context, args: dict[str, Any], *, mode: str, source: str,
     ctx.events.emit("artifact", kind="ultralytics_args", path="artifacts/ultralytics_args.yaml", args=args)
 
 
-def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float, *,
-                      budget_s: float | None) -> dict[str, str]:
-    """Ultralytics' callbacks as our events: progress per batch, losses and mAP per epoch, epoch_end.
-
-    Returns a dict that gets a "reason" when our time budget stops training (Ultralytics' own `time` argument
-    would stretch the epochs to fill the time instead).
-    """
-    batch = {"i": 0}
-    stop: dict[str, str] = {}
-
-    def on_train_epoch_start(tr) -> None:
-        batch["i"] = 0
-
-    def on_train_batch_end(tr) -> None:
-        batch["i"] += 1
-        nb = len(tr.train_loader)
-        ctx.progress("train", tr.epoch * nb + batch["i"], tr.epochs * nb, epoch=tr.epoch + 1,
-                     phase_started=attempt_start, step_offset=tr.start_epoch * nb)
-
-    def on_fit_epoch_end(tr) -> None:
-        if tr.in_final_eval:  # Ultralytics re-validates best.pt at the end; our final metrics come later
-            return
-        epoch = tr.epoch + 1
-        losses = {k.split("/", 1)[1]: v for k, v in tr.label_loss_items(tr.tloss, prefix="train").items()} \
-            if tr.tloss else {}
-        values: dict[str, float] = {"loss": round(float(sum(losses.values())), 5) if losses else float("nan"),
-                                    **losses, "lr": float(next(iter(tr.lr.values()))) if tr.lr else 0.0}
-        ctx.events.emit("metrics", epoch=epoch, split="train", values=values)
-        if tr.metrics:
-            m = tr.metrics
-            val = {"map50": round(float(m.get("metrics/mAP50(B)", 0.0)), 6),
-                   "map50_95": round(float(m.get("metrics/mAP50-95(B)", 0.0)), 6),
-                   "precision": round(float(m.get("metrics/precision(B)", 0.0)), 6),
-                   "recall": round(float(m.get("metrics/recall(B)", 0.0)), 6)}
-            parts = [float(m[f"val/{k}"]) for k in VAL_LOSS_KEYS if f"val/{k}" in m]
-            if parts:
-                val["loss"] = round(sum(parts), 5)
-            ctx.events.emit("metrics", epoch=epoch, split="val", values=val)
-        ctx.events.emit("epoch_end", epoch=epoch, epochs=tr.epochs,
-                        elapsed_s=round(prior + time.monotonic() - attempt_start, 2))
-        if budget_s is not None and time.monotonic() - attempt_start > budget_s and not tr.stop:
-            tr.stop = True  # checked by Ultralytics right after this callback
-            stop["reason"] = f"the time budget of {budget_s / 60:g} minutes is used up; stopped at epoch {epoch}"
-
-    synced = {"at": float("-inf")}
-
-    def on_model_save(tr) -> None:
-        # A synced copy of last.pt at most every GOOD_COPY_EVERY_S: a kill then repeats at most that much training.
-        if time.monotonic() - synced["at"] >= GOOD_COPY_EVERY_S:
-            keep_good_copy(tr.last)
-            synced["at"] = time.monotonic()
-
-    trainer.add_callback("on_train_epoch_start", on_train_epoch_start)
-    trainer.add_callback("on_train_batch_end", on_train_batch_end)
-    trainer.add_callback("on_fit_epoch_end", on_fit_epoch_end)
-    trainer.add_callback("on_model_save", on_model_save)
-    return stop
+def detection_epoch_values(tr) -> list[tuple[str, dict[str, float]]]:
+    """An epoch's (split, values): the training losses (box, cls, dfl and their sum) and the validator's mAP."""
+    losses = {k.split("/", 1)[1]: v for k, v in tr.label_loss_items(tr.tloss, prefix="train").items()} \
+        if tr.tloss else {}
+    values: dict[str, float] = {"loss": round(float(sum(losses.values())), 5) if losses else float("nan"),
+                                **losses, "lr": float(next(iter(tr.lr.values()))) if tr.lr else 0.0}
+    rows = [("train", values)]
+    if tr.metrics:
+        m = tr.metrics
+        val = {key: round(float(m.get(f"metrics/{name}(B)", 0.0)), 6) for key, name in VAL_METRICS.items()}
+        parts = [float(m[f"val/{k}"]) for k in VAL_LOSS_KEYS if f"val/{k}" in m]
+        if parts:
+            val["loss"] = round(sum(parts), 5)
+        rows.append(("val", val))
+    return rows
