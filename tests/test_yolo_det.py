@@ -185,3 +185,22 @@ def test_killed_detection_run_resumes_from_ultralytics_last_checkpoint(tmp_path)
     assert metrics["epochs_run"] == 3 and 0.0 <= metrics["test"]["map50"] <= 1.0
     assert_no_network(tmp_path)
 
+
+
+def test_a_users_pt_or_the_cached_file_gives_the_backbone_and_a_new_class_branch(tmp_path):
+    from engine.models.yolo_det_family.network import build_detection_model, load_weights
+
+    coco = build_detection_model("yolo11n.yaml", 80)
+    torch.save({"model": coco.state_dict()}, tmp_path / "mine.pt")
+    model = build_detection_model("yolo11n.yaml", 3)
+    pretrained, source = load_weights(model, "yolo11n", weights=tmp_path / "mine.pt", use_cache=False,
+                                      cache_dir=tmp_path / "cache")
+    assert pretrained and "your weights file" in source and "new class branch for 3 classes" in source
+    assert torch.equal(model.state_dict()["model.0.conv.weight"], coco.state_dict()["model.0.conv.weight"])
+
+    (tmp_path / "cache").mkdir()
+    torch.save(coco.state_dict(), tmp_path / "cache" / "yolo11n.pt")
+    fresh = build_detection_model("yolo11n.yaml", 3)
+    assert load_weights(fresh, "yolo11n", weights=None, use_cache=False, cache_dir=tmp_path / "cache")[0] is False
+    pretrained, source = load_weights(fresh, "yolo11n", weights=None, use_cache=True, cache_dir=tmp_path / "cache")
+    assert pretrained and "cache file" in source
