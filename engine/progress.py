@@ -6,6 +6,10 @@ from typing import IO
 
 from engine.snapshot import upgrade_event
 
+# The validation values an epoch's line shows, those the task reports (classification or detection).
+VAL_LINE = {"accuracy": "val accuracy", "macro_f1": "macro-F1", "map50": "val mAP50", "map50_95": "mAP50-95",
+            "loss": "loss"}
+
 
 class ProgressPrinter:
     """Callable that takes events (as EventWriter's echo) and draws them on a stream."""
@@ -28,8 +32,8 @@ class ProgressPrinter:
             self._write(("warning: " if event.get("level") == "warning" else "") + event["message"])
         elif kind == "metrics" and event.get("epoch") is not None and event.get("split") == "val":
             v = event["values"]
-            self._write(f"epoch {event['epoch']}: val accuracy {v['accuracy']:.3f}, macro-F1 {v['macro_f1']:.3f}, "
-                        f"loss {v['loss']:.3f}")
+            parts = [f"{name} {v[key]:.3f}" for key, name in VAL_LINE.items() if isinstance(v.get(key), (int, float))]
+            self._write(f"epoch {event['epoch']}: " + ", ".join(parts))
         elif kind in ("failed", "cancelled"):
             self.close()
 

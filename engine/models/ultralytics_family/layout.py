@@ -24,7 +24,7 @@ def _folder_name(label: str) -> str:
     return label
 
 
-def _place(src: Path, dst: Path) -> str:
+def place_file(src: Path, dst: Path) -> str:
     """Hard link, else symbolic link, else copy (another drive, or a file system without links)."""
     try:
         os.link(src, dst)
@@ -52,7 +52,7 @@ def write_layout(dataset_dir: Path, dest: Path, labels: list[str], splits: dict[
             src = dataset_dir / item["file"]
             # A running number keeps names unique; the original name stays readable after it.
             dst = dest / split / item["label"] / f"{i:06d}_{Path(item['file']).name}"
-            kind = _place(src, dst)
+            kind = place_file(src, dst)
             how[kind] = how.get(kind, 0) + 1
         counts[split] = len(items)
     return {"root": str(dest), "counts": counts, "files": how}

@@ -115,7 +115,7 @@ def _restricted_load(path: Path) -> Any:
         with contextlib.redirect_stdout(io.StringIO()):
             obj, _ = torch_safe_load(str(path), safe_only=True)
     except Exception as e:
-        raise UserError(f"The weights file {path} is not a YOLO classification checkpoint we can read safely "
+        raise UserError(f"The weights file {path} is not a YOLO checkpoint we can read safely "
                         f"({type(e).__name__}); give an Ultralytics .pt or a state dict.") from None
     return obj
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,12 +104,12 @@ def _trainer_class():
     return KonstruktorTrainer
 
 
-def _offline_amp_check(model) -> bool:
+def offline_amp_check(model) -> bool:
     """AMP on CUDA without Ultralytics' check, which downloads a detection model to compare outputs."""
     return next(model.parameters()).device.type == "cuda"
 
 
-def _read_ckpt(path: Path) -> dict | None:
+def read_ultralytics_ckpt(path: Path) -> dict | None:
     """Ultralytics' own checkpoint through its restricted (weights-only) loader; None when torn or unreadable."""
     import contextlib
     import io
@@ -123,7 +124,7 @@ def _read_ckpt(path: Path) -> dict | None:
     return ckpt if isinstance(ckpt, dict) else None
 
 
-def _keep_good_copy(last: Path) -> None:
+def keep_good_copy(last: Path) -> None:
     """Ultralytics writes last.pt in place without fsync; a synced copy survives a kill mid-write."""
     good = last.with_name("last.good.pt")
     data = last.read_bytes()
@@ -141,6 +142,20 @@ def _macro_f1(validator) -> float | None:
     return round(float(f1_score(y, p, labels=present, average="macro", zero_division=0)), 6)
 
 
+def resume_point(ctx: Context, last: Path, epochs: int) -> tuple[dict | None, bool, bool]:
+    """(Ultralytics' last checkpoint or None, whether that run finished, whether to resume it): a damaged
+    last.pt is replaced by its last synced good copy first."""
+    ckpt = read_ultralytics_ckpt(last) if last.exists() else None
+    good = last.with_name("last.good.pt")
+    if last.exists() and ckpt is None and good.exists():
+        ctx.warn(f"{last.name} is damaged; resuming from the previous good copy.")
+        shutil.copyfile(good, last)
+        ckpt = read_ultralytics_ckpt(last)
+    # Ultralytics marks a finished run's last.pt with epoch -1; a synced copy of the final epoch counts too.
+    finished = ckpt is not None and (int(ckpt.get("epoch", -1)) == -1 or int(ckpt["epoch"]) + 1 >= epochs)
+    return ckpt, finished, ckpt is not None and not finished
+
+
 def train(ctx: Context, mode: str) -> dict[str, Any]:
     """Train a YOLO11 classifier with Ultralytics' trainer; our events, checkpoints and final metrics."""
     from engine.checkpoint import save_checkpoint
@@ -152,7 +167,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     prepare_ultralytics(ctx.cache_root / "ultralytics")
     import ultralytics.engine.trainer as ul_trainer
 
-    ul_trainer.check_amp = _offline_amp_check
+    ul_trainer.check_amp = offline_amp_check
     root = ctx.run_dir / ULTRA_DIR
     save_dir = root / "train"
     last = save_dir / "weights" / "last.pt"
@@ -178,15 +193,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     plan = schedule(ctx)
     epochs, lr, wait = plan["epochs"], plan["lr"], plan["patience"]
 
-    ckpt = _read_ckpt(last) if last.exists() else None
-    good = last.with_name("last.good.pt")
-    if last.exists() and ckpt is None and good.exists():
-        ctx.warn(f"{last.name} is damaged; resuming from the previous good copy.")
-        shutil.copyfile(good, last)
-        ckpt = _read_ckpt(last)
-    # Ultralytics marks a finished run's last.pt with epoch -1; a synced copy of the final epoch counts too.
-    finished = ckpt is not None and (int(ckpt.get("epoch", -1)) == -1 or int(ckpt["epoch"]) + 1 >= epochs)
-    resume = ckpt is not None and not finished
+    ckpt, finished, resume = resume_point(ctx, last, epochs)
 
     layout = root / "data"
     train_items = ctx.splits["train"].items
@@ -211,7 +218,7 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     args = ultralytics_args(ctx, mode, epochs=epochs, lr=lr, layout=layout, n_layers=n_layers, patience=wait)
     if keep_last:
         args["patience"] = 0  # scores on training images say nothing about when to stop
-    record = {"ultralytics": _version(), "mode": mode, "weights_source": built.weights_source,
+    record = {"ultralytics": ultralytics_version(), "mode": mode, "weights_source": built.weights_source,
               "validation": val_note, "augment_preset": cfg.augment.preset,
               "augment_not_mapped": AUGMENT_NOTES[cfg.augment.preset],
               "not_mapped": ["label_smoothing (Ultralytics classification has none)",
@@ -238,8 +245,9 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
         trainer = _trainer_class()(overrides=overrides)
         if not resume:
             trainer.prebuilt = built.model.to_ultralytics()
-        stop = _attach_callbacks(trainer, ctx, prior, attempt_start,
-                                 budget_s=cfg.budget_minutes * 60 if cfg.budget_minutes else None)
+        stop = attach_callbacks(trainer, ctx, prior, attempt_start,
+                                budget_s=cfg.budget_minutes * 60 if cfg.budget_minutes else None,
+                                epoch_values=classification_epoch_values)
         trainer.train()
         names = list(trainer.data["names"].values())
         if names != list(ctx.labels):
@@ -268,15 +276,32 @@ def train(ctx: Context, mode: str) -> dict[str, Any]:
     return result
 
 
-def _version() -> str:
+def ultralytics_version() -> str:
     from importlib.metadata import version
 
     return version("ultralytics")
 
 
-def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float, *,
-                      budget_s: float | None) -> dict[str, str]:
-    """Ultralytics' callbacks as our events: progress per batch, metrics per epoch, the same shapes as timm runs.
+def classification_epoch_values(tr) -> list[tuple[str, dict[str, float]]]:
+    """An epoch's (split, values) of a classification trainer: the same shapes as timm runs."""
+    loss = tr.label_loss_items(tr.tloss, prefix="train") if tr.tloss else {}
+    values: dict[str, float] = {"loss": round(float(sum(loss.values())), 5) if loss else float("nan"),
+                                "lr": float(next(iter(tr.lr.values()))) if tr.lr else 0.0}
+    rows = [("train", values)]
+    if tr.metrics:
+        val = {"loss": round(float(tr.metrics.get("val/loss", float("nan"))), 5),
+               "accuracy": float(tr.metrics.get("metrics/accuracy_top1", 0.0))}
+        f1 = _macro_f1(tr.validator)
+        if f1 is not None:
+            val["macro_f1"] = f1
+        rows.append(("val", val))
+    return rows
+
+
+def attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float, *, budget_s: float | None,
+                     epoch_values: Callable[[Any], list[tuple[str, dict[str, float]]]]) -> dict[str, str]:
+    """Ultralytics' callbacks as our events: progress per batch, `epoch_values(trainer)` as metrics per epoch,
+    epoch_end. The trainer class has an `in_final_eval` flag (set in its final_eval).
 
     Returns a dict that gets a "reason" when our time budget stops training (Ultralytics' own `time` argument
     would stretch the epochs to fill the time instead).
@@ -297,17 +322,8 @@ def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float,
         if tr.in_final_eval:  # Ultralytics re-validates best.pt at the end; our final metrics come later
             return
         epoch = tr.epoch + 1
-        loss = tr.label_loss_items(tr.tloss, prefix="train") if tr.tloss else {}
-        values: dict[str, float] = {"loss": round(float(sum(loss.values())), 5) if loss else float("nan"),
-                                    "lr": float(next(iter(tr.lr.values()))) if tr.lr else 0.0}
-        ctx.events.emit("metrics", epoch=epoch, split="train", values=values)
-        if tr.metrics:
-            val = {"loss": round(float(tr.metrics.get("val/loss", float("nan"))), 5),
-                   "accuracy": float(tr.metrics.get("metrics/accuracy_top1", 0.0))}
-            f1 = _macro_f1(tr.validator)
-            if f1 is not None:
-                val["macro_f1"] = f1
-            ctx.events.emit("metrics", epoch=epoch, split="val", values=val)
+        for split, values in epoch_values(tr):
+            ctx.events.emit("metrics", epoch=epoch, split=split, values=values)
         ctx.events.emit("epoch_end", epoch=epoch, epochs=tr.epochs,
                         elapsed_s=round(prior + time.monotonic() - attempt_start, 2))
         if budget_s is not None and time.monotonic() - attempt_start > budget_s and not tr.stop:
@@ -320,7 +336,7 @@ def _attach_callbacks(trainer, ctx: Context, prior: float, attempt_start: float,
         # A synced copy of a 15 MB checkpoint costs ~0.1 s, a lot beside a one-second epoch of a few dozen
         # images: keep one at most every GOOD_COPY_EVERY_S (a kill then repeats at most that much training).
         if time.monotonic() - synced["at"] >= GOOD_COPY_EVERY_S:
-            _keep_good_copy(tr.last)
+            keep_good_copy(tr.last)
             synced["at"] = time.monotonic()
 
     trainer.add_callback("on_train_epoch_start", on_train_epoch_start)
