@@ -34,8 +34,7 @@ def train(ctx: Context) -> dict[str, Any]:
         raise UserError(f"{spec.name} is not a detector; choose one of the object-detection models "
                         f"(`python -m engine models`).")
     family = get_family(spec.family)
-    pretrained_ok = bool(cfg.weights) or (spec.pretrained_offline and available_offline(
-        cfg.model, cache_dir=ctx.cache_root / "weights"))
+    pretrained_ok = bool(cfg.weights) or available_offline(cfg.model, cache_dir=ctx.cache_root / "weights")
     ctx.resolved = resolved = resolve_run(ctx, pretrained_available=pretrained_ok)
     resolved.save(ctx.run_dir)
     ckpt_dir = ctx.run_dir / "checkpoints"
