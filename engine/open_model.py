@@ -53,6 +53,8 @@ ERRORS: dict[str, str] = {
                       "run folder (config.yaml, checkpoints/best.pt); open the .zip that Export wrote, or a zipped "
                       "run folder.",
     "open_no_file": "The package '{name}' has no {file}; " + _FIX + ".",
+    "open_task_unsupported": "'{name}' holds an object detector; this version opens image classifiers only. Use the "
+                             "package's own predict.py, or train the detector in this workspace.",
     "open_bad_json": "{file} in '{name}' is not valid JSON; " + _FIX + ".",
     "open_bad_labels": "labels.json in '{name}' is not a list of two or more different class names; " + _FIX + ".",
     "open_bad_preprocess": "preprocess.json in '{name}' has no valid '{key}'; " + _FIX + ".",
@@ -79,6 +81,17 @@ ERRORS: dict[str, str] = {
     "open_eval_classes": "The data has classes this model does not know ({classes}); it can be scored only on data "
                          "with the classes {labels}.",
 }
+
+
+def _config_task(root: Path) -> str | None:
+    """The task a run folder's config.yaml names (None when it names none or can't be read)."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load((root / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return raw.get("task") if isinstance(raw, dict) else None
 
 
 def _refuse(code: str, **params: Any) -> CodedDataError:
@@ -120,6 +133,8 @@ def open_model(source: str | Path, project_id: str | None = None, workspace=None
             root = _top(work / "in")
         out = work / "run"
         out.mkdir()
+        if (root / "boxes.py").is_file() or _config_task(root) == "object-detection":
+            raise _refuse("open_task_unsupported", name=name)
         if (root / "config.yaml").is_file():
             kind, model, labels = "run", *_open_run(root, out, name, dataset)
         elif any((root / f).is_file() for f in ("model.onnx", "preprocess.json", "export_report.json")):

@@ -122,12 +122,17 @@ def _number(item: str, key: str, value: str) -> int | float:
     return number
 
 
-def default_candidates(device: str = "cpu") -> list[str]:
-    """The default candidate set for a CPU or a GPU, limited to models this registry knows."""
+def default_candidates(device: str = "cpu", task: str | None = None) -> list[str]:
+    """The default candidate set for a CPU or a GPU (the task's own, when it names one), limited to models this
+    registry knows."""
     from engine.models import get_spec
+    from engine.tasks import get_task
 
+    own = get_task(task)
+    chosen = (own.compare_gpu if device == "cuda" else own.compare_cpu) or (
+        DEFAULT_GPU if device == "cuda" else DEFAULT_CPU)
     out = []
-    for spec in DEFAULT_GPU if device == "cuda" else DEFAULT_CPU:
+    for spec in chosen:
         try:
             get_spec(spec.split(":")[0])
         except UserError:

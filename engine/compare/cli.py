@@ -26,6 +26,8 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     c.add_argument("--search", help="search these settings in every fine-tune/full/scratch candidate: lr, epochs or "
                                     "lr,epochs")
     c.add_argument("--repeats", type=int, help="train each candidate with this many seeds and report the spread")
+    c.add_argument("--task", help="what the candidates are trained for (default: recognised from the data, else "
+                                  "image-classification)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--device", choices=setting_choices("device"))
     c.add_argument("--out", help="the compare folder to create (default: a new folder in the workspace)")
@@ -40,13 +42,16 @@ def cli(args) -> int:
         raise UserError("--budget-minutes must be a positive number of minutes.")
     if args.repeats is not None and not 1 <= args.repeats <= 10:
         raise UserError("--repeats must be a whole number from 1 to 10.")
+    from engine.tasks import get_task, recognise_task
+
+    task = get_task(args.task or recognise_task(args.data)).name
     device = args.device or "auto"
     text = args.candidates
     if not text:
-        text = " ".join(default_candidates("cuda" if device == "cuda" else guess_device()))
+        text = " ".join(default_candidates("cuda" if device == "cuda" else guess_device(), task))
     candidates = parse_candidates(text, search=args.search, repeats=args.repeats)
     quiet = args.quiet or args.json
-    dataset_dir, manifest, _ = import_data(args.data, seed=args.seed, quiet=quiet)
+    dataset_dir, manifest, _ = import_data(args.data, task=task, seed=args.seed, quiet=quiet)
     if args.out:
         out = Path(args.out)
     else:

@@ -65,7 +65,9 @@ def recommendation(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return _rec(top["id"], "only", name=_name(top), score=_pct(score), evidence=evidence)
     if len(tied) == 1:
         second = max((r for r in done if r is not top), key=lambda r: ev[r["id"]]["score"])
-        return _rec(top["id"], "best", name=_name(top), score=_pct(score), evidence=evidence,
+        metric = (top.get("score_names") or ["accuracy"])[0]
+        return _rec(top["id"], "best", name=_name(top), metric=_part(f"metric.{metric}"), score=_pct(score),
+                    evidence=evidence,
                     gap=_points(score - ev[second["id"]]["score"]), second=_name(second),
                     second_score=_pct(ev[second["id"]]["score"]), tol=_points(tol(top, second)))
     pool = [r for r in tied if _pretrained(r)] or tied
@@ -135,11 +137,13 @@ def _cost_facts(chosen: dict[str, Any], tied: list[dict[str, Any]]) -> list[dict
 REASONS = {
     "none": "No candidate finished, so there is nothing to recommend yet.",
     "only": "{name}: the only candidate that finished ({score} {evidence}).",
-    "best": "{name}: the best accuracy ({score} {evidence}), {gap} points above the next ({second}, "
+    "best": "{name}: the best {metric} ({score} {evidence}), {gap} points above the next ({second}, "
             "{second_score}), more than the spread of {tol} points.",
     "tie": "{name}: tied within the spread with {others} ({range} {evidence}{noise}); {pick}{pretrained}: {cost}.",
 }
 PARTS = {
+    "metric.accuracy": "accuracy",
+    "metric.map50_95": "mAP50-95",
     "evidence.cv": "by cross-validation on {n_cv} labelled pictures, as {n} test pictures are too few",
     "evidence.mixed": "by cross-validation on {n_cv} labelled pictures where a candidate has it, else on {n} "
                       "test pictures",
@@ -200,9 +204,14 @@ def _name(row: dict[str, Any]) -> str:
     return f"{row['model']} {row['mode']}{tail}"
 
 
+SCORE_TITLES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "map50_95": "mAP50-95", "map50": "mAP50"}
+
+
 def markdown(board: dict[str, Any]) -> str:
     """The leaderboard as a Markdown table, the recommendation under it."""
-    head = ["", "candidate", "trial", "status", "accuracy", "macro-F1", "pictures", "spread (accuracy)", "train s",
+    names = next((r["score_names"] for r in board.get("rows", []) if r.get("score_names")), ["accuracy", "macro_f1"])
+    first, second = (SCORE_TITLES.get(n, n) for n in names)
+    head = ["", "candidate", "trial", "status", first, second, "pictures", f"spread ({first})", "train s",
             "wall s", "latency ms", "params M", "size MB", "note"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
     rec = (board.get("recommendation") or {}).get("row")

@@ -51,6 +51,9 @@ class Compare:
         items = self.manifest["items"]
         self.counts = {f"n_{s}": sum(1 for it in items if it["split"] == s) for s in ("train", "val", "test")}
         self.where = self._where()
+        from engine.tasks import get_task
+
+        self.task = get_task(self.manifest.get("task"))
 
     def _where(self) -> str:
         # The trainer decides for real; the estimate only needs a guess without importing torch.
@@ -184,7 +187,7 @@ class Compare:
         from engine.runner import start_engine
         from engine.workspace import default_root
 
-        raw: dict[str, Any] = {"data": str(self.dataset_dir), "model": trial.candidate.model,
+        raw: dict[str, Any] = {"task": self.task.name, "data": str(self.dataset_dir), "model": trial.candidate.model,
                                "mode": trial.candidate.mode, "seed": seed, "device": self.device, **trial.settings}
         if left is not None:
             # The trainer checks its budget after each epoch; leave room for its start and final evaluation.
@@ -246,10 +249,14 @@ class Compare:
         split = next((s for s in ("test", "val") if all(s in m for m in results)), None)
         row["status"] = "done"
         row["eval_split"] = split
+        # The row's "accuracy" and "macro_f1" hold the task's two ranking scores (score_names says which).
+        task = getattr(self, "task", None)
+        first, second = task.ui.ranking if task is not None else ("accuracy", "macro_f1")
+        row["score_names"] = [first, second]
         if split:
-            accs = [m[split]["accuracy"] for m in results]
-            f1s = [m[split]["macro_f1"] for m in results]
-            supports = [c["support"] for c in (results[0][split].get("per_class") or {}).values()]
+            accs = [m[split][first] for m in results]
+            f1s = [m[split][second] for m in results]
+            supports = [c["support"] for c in (results[0][split].get("per_class") or {}).values() if "support" in c]
             row.update(accuracy=statistics.fmean(accs), macro_f1=statistics.fmean(f1s), n_eval=results[0][split]["n"],
                        n_eval_min_class=min(supports) if supports else None)
             if len(results) > 1:
@@ -257,7 +264,7 @@ class Compare:
                                  "macro_f1": [statistics.fmean(f1s), statistics.stdev(f1s)], "kind": "seeds",
                                  "n": row["n_eval"],
                                  "what": f"{split} over {len(results)} training seeds on the same split"}
-        vals = [m["val"]["macro_f1"] for m in results if "val" in m]
+        vals = [m["val"][second] for m in results if "val" in m]
         row["val_macro_f1"] = statistics.fmean(vals) if vals else None
         cv = results[0].get("cv") or {}
         if "accuracy" in cv:
@@ -301,10 +308,17 @@ def measure_run(run_dir: str | Path, repeats: int = LATENCY_REPEATS) -> dict[str
     import torch
 
     from engine.checkpoint import load_run_model
+    from engine.config import task_of_run
     from engine.export.parity import latency_ms
 
-    model, ckpt = load_run_model(run_dir)
-    size = int(ckpt["preprocess"]["input_size"])
+    if task_of_run(run_dir).hook("train") is not None:  # a detector: its graph, as predict and the export run it
+        from engine.tasks.object_detection.detector import load_run_detector
+
+        detector = load_run_detector(run_dir, device="cpu")
+        model, size = detector.graph, detector.image_size
+    else:
+        model, ckpt = load_run_model(run_dir)
+        size = int(ckpt["preprocess"]["input_size"])
     params = sum(p.numel() for p in model.parameters())
     weight_bytes = sum(t.numel() * 4 for t in model.state_dict().values() if t.is_floating_point())
     model = model.to(memory_format=torch.channels_last)

@@ -23,6 +23,9 @@ class TaskUI:
     test_input: str  # the Test tab's widget: "image"
     explain: str | None  # how the Test tab shows why: "gradcam", or None
     export_files: tuple[str, ...]  # what the export package holds, for the Export tab's list
+    # The two scores compare ranks candidates by (metrics.json split keys): the first decides, the second breaks
+    # ties and picks a searched candidate's best trial on the validation split.
+    ranking: tuple[str, str] = ("accuracy", "macro_f1")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class Task:
     description: str
     ui: TaskUI
     module: str = field(repr=False)  # the task's package, e.g. "engine.tasks.image_classification"
+    # compare's default candidates (model:mode) on a CPU and on a GPU; empty: engine.compare.candidates' defaults
+    compare_cpu: tuple[str, ...] = ()
+    compare_gpu: tuple[str, ...] = ()
 
     def part(self, name: str) -> ModuleType:
         """One of the task's own modules (config, heads, metrics, export, ...), imported when first asked."""

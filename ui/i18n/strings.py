@@ -266,6 +266,12 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "layers after a linear-probe warm start usually beats a frozen backbone",
                       "{smallest}+ картинок на класс и около {minutes} мин на этом процессоре: дообучение верхних "
                       "слоёв после линейного зонда обычно точнее замороженной сети"),
+    "reason.detection_pretrained": ("the backbone of {model} is pretrained on ImageNet: the detector's head and its "
+                                    "upper layers learn your boxes, which needs far fewer pictures than learning "
+                                    "from scratch",
+                                    "основа {model} предобучена на ImageNet: голова детектора и верхние слои "
+                                    "учатся на ваших рамках — для этого нужно куда меньше картинок, чем для "
+                                    "обучения с нуля"),
     # Why a run ended without a model (engine.train.FAILURE_CODES; `interrupted` is the runner's).
     "failure.cancelled": ("Training was stopped. The last checkpoint is kept; start the run again to resume it.",
                           "Обучение остановлено. Последняя контрольная точка сохранена; запустите обучение снова, "
@@ -765,6 +771,11 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "zipped run folder.",
                           "«{name}» — не .zip и не папка; откройте .zip, записанный экспортом, или "
                           "папку запуска в .zip."),
+    "dataerr.open_task_unsupported": ("'{name}' holds an object detector; this version opens image classifiers only. "
+                                      "Use the package's own predict.py, or train the detector in this workspace.",
+                                      "В «{name}» — детектор объектов; эта версия открывает только классификаторы "
+                                      "картинок. Запустите predict.py из самого пакета или обучите детектор в этом "
+                                      "рабочем пространстве."),
     "dataerr.open_not_model": ("'{name}' holds neither an exported package (model.onnx, labels.json, "
                                "preprocess.json) nor a run folder (config.yaml, checkpoints/best.pt); "
                                "open the .zip that Export wrote, or a zipped run folder.",
@@ -949,10 +960,12 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "Ни один кандидат не завершился, рекомендовать пока нечего."),
     "cmp.reason.only": ("{name}: the only candidate that finished ({score} {evidence}).",
                         "{name}: единственный завершившийся кандидат ({score} {evidence})."),
-    "cmp.reason.best": ("{name}: the best accuracy ({score} {evidence}), {gap} points above the next ({second}, "
+    "cmp.reason.best": ("{name}: the best {metric} ({score} {evidence}), {gap} points above the next ({second}, "
                         "{second_score}), more than the spread of {tol} points.",
-                        "{name}: лучшая точность ({score} {evidence}), на {gap} п. выше следующего ({second}, "
-                        "{second_score}) — больше разброса в {tol} п."),
+                        "{name}: лучший результат по метрике «{metric}» ({score} {evidence}), на {gap} п. выше "
+                        "следующего ({second}, {second_score}) — больше разброса в {tol} п."),
+    "cmp.part.metric.accuracy": ("accuracy", "точность"),
+    "cmp.part.metric.map50_95": ("mAP50-95", "mAP50-95"),
     "cmp.reason.tie": ("{name}: tied within the spread with {others} ({range} {evidence}{noise}); "
                        "{pick}{pretrained}: {cost}.",
                        "{name}: в пределах разброса наравне {others} ({range} {evidence}{noise}); "

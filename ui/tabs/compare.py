@@ -309,7 +309,8 @@ def board_view(lang: str, folder: Path) -> list:
     rec = (t(lang, "cmp.recommended", reason=_reason(lang, recommendation)) if recommendation
            else t(lang, "cmp.no_recommendation"))
     rec_id = (recommendation or {}).get("row")
-    table = pd.DataFrame([_table_row(lang, r, rec_id) for r in rows], columns=_columns(lang))
+    names = next((r["score_names"] for r in rows if r.get("score_names")), None)
+    table = pd.DataFrame([_table_row(lang, r, rec_id) for r in rows], columns=_columns(lang, names))
     return [bar, text, rec, table, t(lang, "cmp.latency_how")]
 
 
@@ -338,9 +339,14 @@ def _label(lang: str, row: dict) -> str:
     return text
 
 
-def _columns(lang: str) -> list[str]:
+def _columns(lang: str, names: list[str] | None = None) -> list[str]:
+    """The table's headers; `names`: the rows' two scores (engine's score_names), accuracy and macro-F1 when None."""
+    from engine.compare.leaderboard import SCORE_TITLES
+
+    first, second = names or ("accuracy", "macro_f1")
     return ["→", t(lang, "cmp.col_candidate"), t(lang, "cmp.col_trial"), t(lang, "cmp.col_status"),
-            t(lang, "common.accuracy"), "macro-F1", t(lang, "cmp.col_pictures"), t(lang, "cmp.col_spread"),
+            t(lang, "common.accuracy") if first == "accuracy" else SCORE_TITLES.get(first, first),
+            SCORE_TITLES.get(second, second), t(lang, "cmp.col_pictures"), t(lang, "cmp.col_spread"),
             t(lang, "cmp.col_train"), t(lang, "cmp.col_latency"), t(lang, "cmp.col_params"), t(lang, "cmp.col_size"),
             t(lang, "cmp.col_note")]
 

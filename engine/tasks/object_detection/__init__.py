@@ -21,6 +21,9 @@ TASK = Task(
         explain=None,  # the boxes are the explanation
         export_files=("model.onnx", "model.pt", "labels.json", "preprocess.json", "boxes.py", "predict.py",
                       "requirements.txt"),
+        ranking=("map50_95", "map50"),
     ),
     module=__name__,
+    compare_cpu=("fcos-mobilenetv2:fine-tune", "fcos-mobilenetv2:linear-probe", "yolo11n:full"),
+    compare_gpu=("fcos-mobilenetv2:fine-tune", "fcos-mobilenetv2:full", "yolo11n:full", "yolo11s:full"),
 )
