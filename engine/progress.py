@@ -28,6 +28,9 @@ class ProgressPrinter:
             self._write(("warning: " if event.get("level") == "warning" else "") + event["message"])
         elif kind == "metrics" and event.get("epoch") is not None and event.get("split") == "val":
             v = event["values"]
+            if "map50" in v:  # a detector's validation
+                self._write(f"epoch {event['epoch']}: val mAP50 {v['map50']:.3f}, mAP50-95 {v['map50_95']:.3f}")
+                return
             self._write(f"epoch {event['epoch']}: val accuracy {v['accuracy']:.3f}, macro-F1 {v['macro_f1']:.3f}, "
                         f"loss {v['loss']:.3f}")
         elif kind in ("failed", "cancelled"):
