@@ -130,6 +130,10 @@ class Normalise(nn.Module):
         x = torch.stack(list(images)) if isinstance(images, list | tuple) else images
         return ImageList(self.normalise(x), [tuple(x.shape[-2:])] * x.shape[0]), targets
 
+    def postprocess(self, result, image_sizes, original_sizes):
+        """torchvision's own eval path: the boxes are already in the picture's (the letterbox's) pixels."""
+        return result
+
 
 class DetectionNet(nn.Module):
     """A torchvision single-stage detector that trains through `losses` and runs as the contract's graph."""
@@ -148,6 +152,7 @@ class DetectionNet(nn.Module):
             anchors = det.anchor_generator(ImageList(x, [(image_size, image_size)]), feats)[0]
             det.train(was)
         self.register_buffer("anchors", anchors.float(), persistent=False)
+        self.register_buffer("coder_weights", torch.tensor(SSD_CODER_WEIGHTS), persistent=False)
 
     def losses(self, images: torch.Tensor, targets: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         """torchvision's training losses for letterboxed pictures [B, 3, S, S] in [0, 1] and their targets
@@ -173,9 +178,9 @@ class DetectionNet(nn.Module):
             scores = torch.sqrt(torch.sigmoid(out["cls_logits"]) * torch.sigmoid(out["bbox_ctrness"]))
         else:
             # torchvision's BoxCoder(weights=(10, 10, 5, 5)); softmax with the background column dropped.
-            wx, wy, ww, wh_ = SSD_CODER_WEIGHTS
-            dxy = reg[..., :2] / torch.tensor([wx, wy])
-            dwh = torch.clamp(reg[..., 2:] / torch.tensor([ww, wh_]), max=det.box_coder.bbox_xform_clip)
+            d = reg / self.coder_weights
+            dxy = d[..., :2]
+            dwh = torch.clamp(d[..., 2:], max=det.box_coder.bbox_xform_clip)
             pctr = dxy * wh + ctr
             pwh = torch.exp(dwh) * wh
             boxes = torch.cat([pctr - 0.5 * pwh, pctr + 0.5 * pwh], dim=-1)
