@@ -64,6 +64,12 @@ PACKAGE_WEIGHTS: dict[str, PackageWeights] = {
         "weights/mobilenet_v2-b0353104.pth",
     ),
 }
+# The torchvision detectors (engine.models.tvdet_family) are pretrained through their backbone's file.
+PACKAGE_WEIGHTS.update({
+    "fcos-mobilenetv2": PACKAGE_WEIGHTS["mobilenetv2_100"],
+    "ssdlite-mobilenetv2": PACKAGE_WEIGHTS["mobilenetv2_100"],
+    "fcos-lite0": PACKAGE_WEIGHTS["tf_efficientnet_lite0"],
+})
 
 
 @dataclass(frozen=True)
