@@ -34,8 +34,8 @@ METRIC_CARDS = {
     "accuracy": ("eval.accuracy", "eval.accuracy_means", "{:.0%}"),
     "balanced_accuracy": ("eval.balanced", "eval.balanced_means", "{:.0%}"),
     "macro_f1": ("eval.macro_f1", "eval.macro_f1_means", "{:.2f}"),
-    "map50_95": ("eval.map50_95", "eval.map50_95_means", "{:.2f}"),
-    "map50": ("eval.map50", "eval.map50_means", "{:.2f}"),
+    "map50_95": ("eval.map50_95", "eval.map50_95_means", "{:.3g}"),
+    "map50": ("eval.map50", "eval.map50_means", "{:.3g}"),
     "precision": ("eval.det_precision", "eval.det_precision_means", "{:.0%}"),
     "recall": ("eval.det_recall", "eval.det_recall_means", "{:.0%}"),
 }
