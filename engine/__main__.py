@@ -82,7 +82,9 @@ def _parser(prog: str, extensions: Sequence[Extension]) -> tuple[argparse.Argume
 
     pr = sub.add_parser("predict", parents=[common], help="classify image files with a finished run")
     pr.add_argument("run_dir")
-    pr.add_argument("files", nargs="+")
+    pr.add_argument("files", nargs="*", help="image files; for a text classifier .txt files (a text per line) or "
+                    ".csv files (a text column)")
+    pr.add_argument("--text", action="append", help="text classification: a text to classify (repeatable)")
     pr.add_argument("--top-k", type=int, default=3)
     pr.add_argument("--conf", type=float, help="object detection: the lowest confidence of a box shown "
                     "(default: the run's, 0.25)")
@@ -352,6 +354,10 @@ def cmd_predict(args) -> int:
     for name, value in options.items():
         if not 0 < value < 1:
             raise UserError(f"--{name} must be between 0 and 1 (exclusive); got {value}.")
+    if args.text:
+        options["text"] = args.text
+    elif not args.files:
+        raise UserError("Say what to predict: one or more files, or --text \"...\" for a text classifier.")
     results = predict_files(args.run_dir, args.files, top_k=args.top_k, **options)
     if isinstance(results, dict):  # boxes per file (object detection)
         return _print_boxes(results, args.json)

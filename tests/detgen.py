@@ -147,3 +147,23 @@ def write_dataset(dest: str | Path, n_train: int = 12, n_val: int = 4, n_test: i
                 "items": items, "seed": seed}
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return dest
+
+
+def zip_folder(folder: str | Path, zip_path: str | Path, top: str | None = None) -> Path:
+    """The files of `folder` in a zip (under the folder `top` when given, as a zipped folder has them)."""
+    import zipfile
+
+    folder, zip_path = Path(folder), Path(zip_path)
+    with zipfile.ZipFile(zip_path, "w") as z:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                name = path.relative_to(folder).as_posix()
+                z.write(path, f"{top}/{name}" if top else name)
+    return zip_path
+
+
+def yolo_line(class_id: int, box: list[float], size: tuple[int, int]) -> str:
+    """A YOLO label line (class cx cy w h, fractions) of a pixel box on a picture of `size` (width, height)."""
+    w, h = size
+    x1, y1, x2, y2 = box
+    return f"{class_id} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}"

@@ -344,15 +344,19 @@ def test_families_are_plain_data_read_without_torch():
 
 
 def test_every_model_says_which_tasks_it_serves_and_the_cli_lists_them():
-    assert all(spec.tasks in (("image-classification",), ("object-detection",)) for spec in list_models())
+    tasks = (("image-classification",), ("object-detection",), ("text-classification",))
+    assert all(spec.tasks in tasks for spec in list_models())
     classifiers = [s.name for s in list_models("image-classification")]
     detectors = [s.name for s in list_models("object-detection")]
-    assert not set(classifiers) & set(detectors) and set(classifiers) | set(detectors) == {s.name for s in list_models()}
+    texts = [s.name for s in list_models("text-classification")]
+    assert not set(classifiers) & set(detectors) and not set(texts) & (set(classifiers) | set(detectors))
+    assert set(classifiers) | set(detectors) | set(texts) == {s.name for s in list_models()}
     assert {"yolo11n", "fcos-mobilenetv2"} <= set(detectors) and "yolo11n-cls" in classifiers
+    assert {"text-auto", "e5-small-multilingual", "use-multilingual", "minilm-l6", "tfidf-char"} == set(texts)
     out = subprocess.run([sys.executable, "-m", "engine", "models", "--json"], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[1])
     listed = json.loads(out.stdout)
-    assert listed and {tuple(entry["tasks"]) for entry in listed} == {("image-classification",), ("object-detection",)}
+    assert listed and {tuple(entry["tasks"]) for entry in listed} == set(tasks)
 
 
 def test_an_unknown_family_is_a_user_error():

@@ -13,6 +13,7 @@ FAMILIES: dict[str, str] = {
     "ultralytics": "engine.models.ultralytics_family",
     "torchvision-det": "engine.models.tvdet_family",
     "yolo-det": "engine.models.yolo_det_family",
+    "text": "engine.models.text_family",
 }
 
 

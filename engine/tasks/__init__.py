@@ -14,6 +14,7 @@ from engine.tasks.base import Task, TaskUI
 TASKS: dict[str, str] = {
     "image-classification": "engine.tasks.image_classification",
     "object-detection": "engine.tasks.object_detection",
+    "text-classification": "engine.tasks.text_classification",
 }
 DEFAULT_TASK = "image-classification"
 

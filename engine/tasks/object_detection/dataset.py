@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.tasks.object_detection.classes import main_label as main_label  # the schema's picture label
 from engine.training.common import Split
 
 ITEM_FIELDS = ("file", "sha256", "width", "height", "original", "split", "boxes", "label")
@@ -38,17 +39,6 @@ def recognises(path: Path) -> bool:
     from engine.tasks.object_detection.importer import looks_like_detection
 
     return looks_like_detection(path)
-
-
-def main_label(boxes: list[dict], classes: list[str]) -> str | None:
-    """The class with most boxes on a picture (the earlier class on a tie); None without boxes."""
-    if not boxes:
-        return None
-    counts: dict[str, int] = {}
-    for b in boxes:
-        counts[b["label"]] = counts.get(b["label"], 0) + 1
-    order = {name: i for i, name in enumerate(classes)}
-    return min(counts, key=lambda name: (-counts[name], order.get(name, len(order))))
 
 
 def load_splits(dataset_dir: Path, manifest: dict, labels: list[str]) -> dict[str, Split]:
