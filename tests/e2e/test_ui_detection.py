@@ -63,6 +63,19 @@ def test_a_box_drawn_in_the_editor_is_saved_and_survives_a_reload(page, app, tmp
     x1, y1, x2, y2 = boxes[0]["box"]
     assert 40 < x2 - x1 < 160 and 40 < y2 - y1 < 160  # about a third of a 320 × 240 picture, in its pixels
 
+    page.click("#k-ann-use")  # the labelled picture becomes the project's dataset, through the detection importer
+    expect(page.locator("#k-ann-status")).to_contain_text("Imported 1 pictures in 1 classes", timeout=WAIT_MS)
+    expect(page.locator("#k-data-summary")).to_contain_text("1 pictures, 1 boxes in 1 classes", timeout=WAIT_MS)
+    expect(page.locator("#k-counts")).to_contain_text("1 boxes · 1 pictures")
+
+    page.get_by_role("tab", name="4 · Test").click()  # boxes, not classes: the thresholds instead of Grad-CAM
+    expect(page.locator("#k-test-conf")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#k-test-cam-toggle")).to_be_hidden()
+    expect(page.locator("#k-predict")).to_have_text("Find objects")
+    page.get_by_role("tab", name="1 · Data").click()
+    expect(page.locator("#k-annotator")).to_be_visible(timeout=WAIT_MS)
+    page.wait_for_timeout(1000)  # the tab the page comes back to is remembered on the server
+
     page.reload()
     page.wait_for_selector("body[data-konstruktor-ready='1']", state="attached")
     expect(page.locator("#k-ann-progress")).to_contain_text("1 of 3 labelled", timeout=WAIT_MS)

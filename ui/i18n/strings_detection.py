@@ -44,7 +44,8 @@ DETECTION_STRINGS: dict[str, tuple[str, str]] = {
                       "У самого редкого класса всего {n} рамок: результат будет грубым. Больше рамок — лучше всего."),
     "det.boxes_pictures": ("{boxes} boxes · {pictures} pictures", "рамок {boxes} · картинок {pictures}"),
     "det.background": ("Pictures without objects: {n}", "Картинок без объектов: {n}"),
-    "det.sizes": ("Box sizes (side of a box)", "Размеры рамок (сторона рамки)"),
+    "det.sizes": ("Box sizes (a box's side as a share of the picture's side)",
+                  "Размеры рамок (сторона рамки как доля стороны картинки)"),
     "det.counts": ("**Boxes per class**", "**Рамок на класс**"),
     # --- evaluate ---------------------------------------------------------------------------
     "det.per_class": ("Average precision per class", "Средняя точность по классам"),
@@ -77,6 +78,8 @@ DETECTION_STRINGS: dict[str, tuple[str, str]] = {
     "train.done_det": ("**Done** in {seconds}. mAP50-95 {map}, mAP50 {map50}.",
                        "**Готово** за {seconds}. mAP50-95 {map}, mAP50 {map50}."),
     # --- test -------------------------------------------------------------------------------
+    "det.image": ("A picture to look at", "Картинка для поиска объектов"),
+    "det.predict": ("Find objects", "Найти объекты"),
     "det.result": ("Boxes found", "Найденные рамки"),
     "det.table": ("Detections", "Найденные объекты"),
     "det.conf": ("Confidence at least", "Уверенность не ниже"),

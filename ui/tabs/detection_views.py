@@ -17,7 +17,6 @@ from ui.i18n import t
 THUMB_SIDE = 160
 MAX_THUMBS = 24
 MAX_GALLERY = 24
-SIZE_BINS = (0, 16, 32, 64, 96, 128, 256, 512, 100_000)  # box side (sqrt of the area), in pixels
 TRUE, HIT, FALSE_ALARM, MISSED = (40, 200, 80), (40, 120, 230), (230, 50, 50), (245, 160, 0)
 PALETTE = [(230, 25, 75), (60, 180, 75), (67, 99, 216), (245, 130, 49), (145, 30, 180), (66, 212, 244),
            (240, 50, 230), (154, 99, 36), (0, 0, 117), (128, 128, 0)]
@@ -32,21 +31,9 @@ def stats_of(manifest: dict) -> dict:
     stats = manifest.get("stats")
     if isinstance(stats, dict) and isinstance(stats.get("per_class"), dict):
         return stats
-    per_class = {c: {"boxes": 0, "pictures": 0} for c in manifest.get("classes", [])}
-    sides, background = [], 0
-    for it in manifest["items"]:
-        boxes = it.get("boxes") or []
-        if not boxes:
-            background += 1
-        for label in {b["label"] for b in boxes}:
-            per_class.setdefault(label, {"boxes": 0, "pictures": 0})["pictures"] += 1
-        for b in boxes:
-            per_class.setdefault(b["label"], {"boxes": 0, "pictures": 0})["boxes"] += 1
-            x1, y1, x2, y2 = b["box"]
-            sides.append(max(0.0, (x2 - x1) * (y2 - y1)) ** 0.5)
-    counts = [sum(1 for s in sides if lo <= s < hi) for lo, hi in zip(SIZE_BINS, SIZE_BINS[1:], strict=False)]
-    return {"per_class": per_class, "background_pictures": background,
-            "box_sizes": {"bins": list(SIZE_BINS), "counts": counts}}
+    from engine.tasks.object_detection.stats import box_stats
+
+    return box_stats(manifest)
 
 
 def summary_text(lang: str, manifest: dict) -> str:
@@ -87,7 +74,8 @@ def counts_html(lang: str, manifest: dict) -> str:
 
 
 def _bin_name(lo: float, hi: float) -> str:
-    return f"≥ {lo:g} px" if hi >= 10_000 else f"{lo:g}–{hi:g} px"
+    """A histogram bin's edges: fractions of the picture's side (engine.tasks.object_detection.stats)."""
+    return f"{lo * 100:g}–{hi * 100:g} %"
 
 
 def thumbnails(dataset_dir: Path, manifest: dict) -> list[tuple]:
@@ -200,6 +188,15 @@ def detector_of(run_dir: Path):
         return _detectors[key]
 
 
+def _detection_columns(lang: str) -> list[str]:
+    return [t(lang, "eval.col_class"), t(lang, "det.col_confidence"), "x1", "y1", "x2", "y2"]
+
+
+def empty_detections(lang: str) -> pd.DataFrame:
+    """The detections table before a picture: its headers, no rows."""
+    return pd.DataFrame([], columns=_detection_columns(lang))
+
+
 def detect_picture(lang: str, run_dir: Path, path: str, conf: float, iou: float):
     """(the picture with its boxes, a table of them) for the Test tab."""
     from engine.preprocess import load_image
@@ -210,7 +207,6 @@ def detect_picture(lang: str, run_dir: Path, path: str, conf: float, iou: float)
     (found,) = detector.detect([image], conf=float(conf), iou=float(iou))
     records = as_records(found, detector.labels)
     drawn = draw_boxes(image, [(r["label"], r["confidence"], r["box"], None) for r in records], detector.labels)
-    columns = [t(lang, "eval.col_class"), t(lang, "det.col_confidence"), "x1", "y1", "x2", "y2"]
     table = pd.DataFrame([[r["label"], round(r["confidence"], 3), *[round(v) for v in r["box"]]] for r in records],
-                         columns=columns)
+                         columns=_detection_columns(lang))
     return drawn, table, len(records)

@@ -17,6 +17,7 @@ from ui.state import (
     run_choices,
     run_dir_of,
 )
+from ui.tabs.detection_views import empty_detections
 
 ID = "test"
 TOP_K = 5
@@ -59,25 +60,28 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         boxes = task.ui.example == "boxes"
         return (gr.update(choices=run_choices(lang, runs, chosen), value=value), hint,
                 *[gr.update(visible=task.ui.test_input == kind) for kind in widgets],
-                gr.update(visible=bool(task.ui.explain)), *[gr.update(visible=boxes) for _ in range(3)],
-                gr.update(visible=not boxes))
+                gr.update(visible=bool(task.ui.explain)), gr.update(visible=boxes), gr.update(visible=boxes),
+                gr.update(visible=boxes, value=empty_detections(lang)), gr.update(visible=not boxes),
+                # The words of the kind of answer, said again after the language's relabelling.
+                gr.update(label=t(lang, "det.image" if boxes else "test.image")),
+                gr.update(value=t(lang, "det.predict" if boxes else "test.predict")))
 
-    ctx.on_refresh(refresh, [run, note, *widgets.values(), explain, thresholds, boxed, found, result])
+    ctx.on_refresh(refresh, [run, note, *widgets.values(), explain, thresholds, boxed, found, result, image, go])
 
     def on_detect(pid, lang, run_id, path, conf_value, iou_value):
         if not path or not isinstance(path, str):
-            return None, None, t(lang, "test.need_image")
+            return None, empty_detections(lang), t(lang, "test.need_image")
         try:
-            from ui.tabs.detection_views import detect_picture
+            from ui.tabs.detection_views import detect_picture  # torch, when asked
 
             drawn, table, n = detect_picture(lang, run_dir_of(ws, pid, run_id), path, conf_value, iou_value)
             return drawn, table, t(lang, "det.found", n=n)
         except Exception as e:
-            return None, None, message(lang, e)
+            return None, empty_detections(lang), message(lang, e)
 
     def on_detect_change(pid, lang, run_id, path, conf_value, iou_value):
         if not path:
-            return None, None, ""
+            return None, empty_detections(lang), ""
         return on_detect(pid, lang, run_id, path, conf_value, iou_value)
 
     def on_predict(pid, lang, run_id, path, with_cam):
