@@ -36,6 +36,15 @@ DETECTION_STRINGS: dict[str, tuple[str, str]] = {
     "ann.use": ("Use these pictures", "Использовать эти картинки"),
     "ann.added": ("Added {n} picture(s).", "Добавлено картинок: {n}."),
     # --- data report ------------------------------------------------------------------------
+    "det.data_intro": ("Bring pictures with their boxes — Ultralytics/YOLO (`images/` + `labels/`, `data.yaml`), "
+                       "COCO JSON or Pascal VOC XML — as a folder on this computer or as a .zip, or label your own "
+                       "pictures below. Your files are only read, never changed.",
+                       "Принесите картинки с рамками — Ultralytics/YOLO (`images/` + `labels/`, `data.yaml`), COCO "
+                       "JSON или Pascal VOC XML — папкой на этом компьютере или архивом .zip, или разметьте свои "
+                       "картинки ниже. Ваши файлы только читаются и никогда не меняются."),
+    "det.zip": ("…or upload a .zip of YOLO, COCO or VOC labels with their pictures (up to 500 MB)",
+                "…или загрузите .zip с разметкой YOLO, COCO или VOC и картинками (до 500 МБ)"),
+    "det.folder_placeholder": ("/home/me/Pictures/my-yolo-dataset", "/home/me/Картинки/мой-yolo-набор"),
     "det.summary": ("**{name}**: {n} pictures, {boxes} boxes in {k} classes, {background} picture(s) without "
                     "objects — {train} for training, {val} for validation, {test} for the test.",
                     "**{name}**: картинок {n}, рамок {boxes} в {k} классах, картинок без объектов: {background} — "
@@ -73,6 +82,19 @@ DETECTION_STRINGS: dict[str, tuple[str, str]] = {
     "eval.det_recall": ("Recall", "Полнота"),
     "eval.det_recall_means": ("Of the objects in the pictures, how many the model finds.",
                               "Какую долю объектов на картинках модель находит."),
+    # --- train: the detectors' descriptions (English is the spec's own) ----------------------
+    "model.fcos-mobilenetv2": ("", "FCOS (без якорей) на предобученной MobileNetV2 с пирамидой признаков: выбор по "
+                                   "умолчанию для нескольких десятков картинок на процессоре."),
+    "model.yolo11n": ("", "Детектор YOLO11n (2,6 млн параметров): очень быстрый на процессоре; предобученных весов "
+                          "офлайн нет — учится с нуля, если не дать ему файл .pt."),
+    "model.yolo11s": ("", "Детектор YOLO11s (9,4 млн параметров): быстрый на процессоре; предобученных весов офлайн "
+                          "нет — учится с нуля, если не дать ему файл .pt."),
+    "model.yolo11m": ("", "Детектор YOLO11m (20,1 млн параметров): медленный на процессоре, хорош на GPU; "
+                          "предобученных весов офлайн нет — учится с нуля, если не дать ему файл .pt."),
+    "model.yolo11l": ("", "Детектор YOLO11l (25,3 млн параметров): лучше всего с GPU; предобученных весов офлайн "
+                          "нет — учится с нуля, если не дать ему файл .pt."),
+    "model.yolo11x": ("", "Детектор YOLO11x (56,9 млн параметров): нужен GPU; предобученных весов офлайн нет — "
+                          "учится с нуля, если не дать ему файл .pt."),
     # --- train ------------------------------------------------------------------------------
     "train.map": ("mAP", "mAP"),
     "train.done_det": ("**Done** in {seconds}. mAP50-95 {map}, mAP50 {map50}.",

@@ -27,7 +27,7 @@ FOLDER_SOURCES = {"folder", "csv"}  # the folder field takes a folder of class f
 def build(ctx: Ctx, tab: gr.Tab) -> None:
     T = ctx.texts.make
     ws = ctx.ws
-    T(gr.Markdown, {"value": "data.intro"})
+    intro = T(gr.Markdown, {"value": "data.intro"})
     # The import forms are those the project's task takes (TaskUI.data_sources); each handler checks it again.
     with gr.Row(equal_height=True) as folder_row:
         folder = T(gr.Textbox, {"label": "data.folder", "placeholder": "data.folder_placeholder"},
@@ -79,10 +79,17 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                 gr.update(visible=bool(choices)))
 
     def refresh(pid, lang):
-        shown = import_forms(project_task(ws, pid))
-        return *report(pid, lang), *[gr.update(visible=shown[form]) for form in ("folder", "zip", "bins")]
+        task = project_task(ws, pid)
+        shown = import_forms(task)
+        # The words of the task's kind of data (said again after the language's relabelling).
+        words = ("det.data_intro", "det.zip", "det.folder_placeholder") if task.ui.example == "boxes" else (
+            "data.intro", "data.zip", "data.folder_placeholder")
+        return (*report(pid, lang), gr.update(visible=shown["folder"]), gr.update(visible=shown["zip"],
+                label=t(lang, words[1])), gr.update(visible=shown["bins"]), t(lang, words[0]),
+                gr.update(placeholder=t(lang, words[2])))
 
-    ctx.on_refresh(refresh, [summary, counts, thumbs, problems, flagged, exclude_box, folder_row, upload, bins_box])
+    ctx.on_refresh(refresh, [summary, counts, thumbs, problems, flagged, exclude_box, folder_row, upload, bins_box,
+                             intro, folder])
 
     def on_folder(pid, lang, path, progress=gr.Progress()):  # noqa: B008 - Gradio injects a fresh tracker per call
         if ctx.shared:

@@ -61,8 +61,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     data_line = gr.Markdown(elem_id="k-train-data")
     with gr.Row():
         with gr.Column(scale=3):
+            # Relabelling lists every model (whatever value the refresh chose stays valid); the refresh that
+            # follows narrows the list to the project's task and what is offline.
             model = T(gr.Radio, {"label": "train.model", "info": "train.model_info",
-                                 "choices": lambda lang: model_choices(lang, models, offline, False)},
+                                 "choices": lambda lang: model_choices(lang, models, offline, True)},
                       value=models[0].name, elem_id="k-model")
             all_models = T(gr.Checkbox, {"label": "train.all_models"}, value=False, elem_id="k-all-models")
         with gr.Column(scale=2):
