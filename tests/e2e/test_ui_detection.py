@@ -117,3 +117,19 @@ def test_the_editor_speaks_russian_and_refuses_a_broken_picture(page, tmp_path):
     page.click("#k-language input")
     page.get_by_role("option", name="English").click()
     expect(page.locator("#k-ann-progress")).to_contain_text("0 of 1 labelled", timeout=WAIT_MS)
+
+
+def test_a_yolo_folder_imports_with_its_boxes_counted_and_a_broken_label_named(page, tmp_path, screenshots_dir):
+    from detgen import write_yolo
+
+    folder = write_yolo(tmp_path / "yolo", make_scenes(10, seed=8))
+    (folder / "labels" / "img_003.txt").write_text("0 0.5 0.5\n")  # a line with too few numbers
+    _new_detection_project(page, "YOLO-папка")
+    expect(page.locator("#k-zip")).to_contain_text("YOLO, COCO or VOC")
+    page.fill("#k-folder textarea", str(folder))
+    page.click("#k-import-folder")
+    expect(page.locator("#k-data-status")).to_contain_text("Imported", timeout=WAIT_MS)
+    expect(page.locator("#k-data-summary")).to_contain_text("boxes in 3 classes", timeout=WAIT_MS)
+    expect(page.locator("#k-counts")).to_contain_text("Box sizes")
+    expect(page.locator("#k-problems")).to_contain_text("img_003", timeout=WAIT_MS)
+    page.screenshot(path=str(screenshots_dir / "detection-data.png"), full_page=True)

@@ -114,7 +114,8 @@ def build_annotator(ctx: Ctx, use_source: Callable[..., str]) -> tuple[gr.Column
         labelled, total = store.progress()
         head = [_classes_text(lang, classes), t(lang, "ann.progress", done=labelled, total=total)]
         if not pictures:
-            return [*head, gr.update(value=None, label_list=classes, label_colors=_colors(classes)), None, [],
+            return [*head, gr.update(value=None, label_list=classes, label_colors=_colors(classes)),
+                    None, [],
                     t(lang, "ann.no_pictures"), False, gr.update(visible=False)]
         ids = [p["id"] for p in pictures]
         if picture_id not in ids:
@@ -259,7 +260,7 @@ def guarded_edit(ws, fn):
     """An edit for the project's own task only; a failure said in the status line, the editor left as it is."""
     def run(pid, lang, *args):
         if project_or_none(ws, pid) is None or not wanted(project_task(ws, pid)):
-            return [gr.skip()] * 8 + [t(lang, "common.no_project")]
+            return [gr.skip()] * 9  # the editor clearing itself as the page loads: nothing to say
         try:
             return fn(pid, lang, *args)
         except Exception as e:

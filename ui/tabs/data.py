@@ -49,7 +49,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     summary = gr.Markdown(elem_id="k-data-summary")
     with gr.Row():
         with gr.Column(scale=1):
-            T(gr.Markdown, {"value": "data.counts"})
+            counts_title = T(gr.Markdown, {"value": "data.counts"})
             counts = gr.HTML(elem_id="k-counts")
         thumbs = T(gr.Gallery, {"label": "data.thumbs"}, columns=6, height=300, allow_preview=True, scale=2,
                    elem_id="k-thumbs")
@@ -82,14 +82,14 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         task = project_task(ws, pid)
         shown = import_forms(task)
         # The words of the task's kind of data (said again after the language's relabelling).
-        words = ("det.data_intro", "det.zip", "det.folder_placeholder") if task.ui.example == "boxes" else (
-            "data.intro", "data.zip", "data.folder_placeholder")
+        words = ("det.data_intro", "det.zip", "det.folder_placeholder", "det.counts") if task.ui.example == "boxes" \
+            else ("data.intro", "data.zip", "data.folder_placeholder", "data.counts")
         return (*report(pid, lang), gr.update(visible=shown["folder"]), gr.update(visible=shown["zip"],
                 label=t(lang, words[1])), gr.update(visible=shown["bins"]), t(lang, words[0]),
-                gr.update(placeholder=t(lang, words[2])))
+                gr.update(placeholder=t(lang, words[2])), t(lang, words[3]))
 
     ctx.on_refresh(refresh, [summary, counts, thumbs, problems, flagged, exclude_box, folder_row, upload, bins_box,
-                             intro, folder])
+                             intro, folder, counts_title])
 
     def on_folder(pid, lang, path, progress=gr.Progress()):  # noqa: B008 - Gradio injects a fresh tracker per call
         if ctx.shared:
