@@ -279,7 +279,7 @@ def test_evaluate_test_and_export_show_what_the_projects_task_says():
     cards = _cards("en", m, "test", {"model": "m", "mode": "fine-tune"}, task.ui.metrics)
     assert [cards.index(x) < cards.index(y) for x, y in (("90%", "85%"), ("85%", "0.88"))] == [True, True]
     only = _cards("ru", m, "test", {}, bare.ui.metrics)
-    assert "0.88" in only and "0.612" in only and "map50" in only and "90%" not in only
+    assert "0.88" in only and "0.612" in only and "mAP50" in only and "90%" not in only
     assert contents_line("en", task).startswith("The package's main files: `model.onnx`, `model.pt`")
     assert contents_line("ru", bare) == "Основные файлы пакета: `model.onnx`, `boxes.json`."
 

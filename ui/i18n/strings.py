@@ -5,6 +5,8 @@ Markdown is allowed. {name} fields are filled in by `ui.i18n.t`.
 
 from __future__ import annotations
 
+from ui.i18n.strings_detection import DETECTION_STRINGS
+
 STRINGS: dict[str, tuple[str, str]] = {
     # --- app --------------------------------------------------------------------------------
     "app.title": ("# Konstruktor\nTrain an image classifier on a few dozen pictures per class, on this computer.",
@@ -1101,6 +1103,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                                   "Настройки облака изменились после показа цены; проверьте новую цену и нажмите "
                                   "ещё раз."),
 }
+STRINGS.update(DETECTION_STRINGS)
 
 # engine.augment's step descriptions in Russian, keyed by the English line it shows.
 PRESET_LINES_RU: dict[str, str] = {

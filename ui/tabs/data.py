@@ -15,15 +15,10 @@ from engine.errors import UserError
 from engine.tasks import Task
 from ui.i18n import error_text, t
 from ui.state import PRIVATE, Ctx, discard_upload, message, project_dataset, project_or_none, project_task
+from ui.tabs import data_report, detection_views
+from ui.tabs.annotate import build_annotator
 from ui.tabs.data_bins import bins_root, build_bins
-from ui.tabs.data_report import (
-    counts_html,
-    flagged_choices,
-    no_problems_yet,
-    problems_table,
-    summary_text,
-    thumbnails,
-)
+from ui.tabs.data_report import flagged_choices, no_problems_yet, problems_table
 
 ID = "data"
 FOLDER_SOURCES = {"folder", "csv"}  # the folder field takes a folder of class folders or a CSV file's path
@@ -31,7 +26,8 @@ FOLDER_SOURCES = {"folder", "csv"}  # the folder field takes a folder of class f
 
 def build(ctx: Ctx, tab: gr.Tab) -> None:
     T = ctx.texts.make
-    T(gr.Markdown, {"value": "data.intro"})
+    ws = ctx.ws
+    intro = T(gr.Markdown, {"value": "data.intro"})
     # The import forms are those the project's task takes (TaskUI.data_sources); each handler checks it again.
     with gr.Row(equal_height=True) as folder_row:
         folder = T(gr.Textbox, {"label": "data.folder", "placeholder": "data.folder_placeholder"},
@@ -44,11 +40,16 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         sample = T(gr.Button, {"value": "data.sample"}, scale=1, elem_id="k-data-sample")
     with gr.Column() as bins_box:
         use_bins = build_bins(ctx, tab)
+    def use_labels(pid, lang, source, progress):
+        name = project_or_none(ws, pid)["name"]
+        return report_message(lang, import_into_project(ctx, pid, source, progress, lang, name=name))
+
+    ctx.then_refresh(build_annotator(ctx, use_labels)[1])  # the box editor, for a task whose examples are boxes
     status = gr.Markdown(elem_id="k-data-status")
     summary = gr.Markdown(elem_id="k-data-summary")
     with gr.Row():
         with gr.Column(scale=1):
-            T(gr.Markdown, {"value": "data.counts"})
+            counts_title = T(gr.Markdown, {"value": "data.counts"})
             counts = gr.HTML(elem_id="k-counts")
         thumbs = T(gr.Gallery, {"label": "data.thumbs"}, columns=6, height=300, allow_preview=True, scale=2,
                    elem_id="k-thumbs")
@@ -71,15 +72,24 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             return t(lang, "data.empty"), None, None, no_problems_yet(lang), *hidden
         dataset_dir, manifest = found
         choices = flagged_choices(lang, dataset_dir)
-        return (summary_text(lang, manifest), counts_html(lang, manifest), thumbnails(dataset_dir, manifest),
+        views = detection_views if project_task(ws, pid).ui.example == "boxes" else data_report
+        return (views.summary_text(lang, manifest), views.counts_html(lang, manifest),
+                views.thumbnails(dataset_dir, manifest),
                 problems_table(lang, dataset_dir), gr.update(choices=choices, value=[]),
                 gr.update(visible=bool(choices)))
 
     def refresh(pid, lang):
-        shown = import_forms(project_task(ws, pid))
-        return *report(pid, lang), *[gr.update(visible=shown[form]) for form in ("folder", "zip", "bins")]
+        task = project_task(ws, pid)
+        shown = import_forms(task)
+        # The words of the task's kind of data (said again after the language's relabelling).
+        words = ("det.data_intro", "det.zip", "det.folder_placeholder", "det.counts") if task.ui.example == "boxes" \
+            else ("data.intro", "data.zip", "data.folder_placeholder", "data.counts")
+        return (*report(pid, lang), gr.update(visible=shown["folder"]), gr.update(visible=shown["zip"],
+                label=t(lang, words[1])), gr.update(visible=shown["bins"]), t(lang, words[0]),
+                gr.update(placeholder=t(lang, words[2])), t(lang, words[3]))
 
-    ctx.on_refresh(refresh, [summary, counts, thumbs, problems, flagged, exclude_box, folder_row, upload, bins_box])
+    ctx.on_refresh(refresh, [summary, counts, thumbs, problems, flagged, exclude_box, folder_row, upload, bins_box,
+                             intro, folder, counts_title])
 
     def on_folder(pid, lang, path, progress=gr.Progress()):  # noqa: B008 - Gradio injects a fresh tracker per call
         if ctx.shared:

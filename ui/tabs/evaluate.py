@@ -34,6 +34,10 @@ METRIC_CARDS = {
     "accuracy": ("eval.accuracy", "eval.accuracy_means", "{:.0%}"),
     "balanced_accuracy": ("eval.balanced", "eval.balanced_means", "{:.0%}"),
     "macro_f1": ("eval.macro_f1", "eval.macro_f1_means", "{:.2f}"),
+    "map50_95": ("eval.map50_95", "eval.map50_95_means", "{:.3g}"),
+    "map50": ("eval.map50", "eval.map50_means", "{:.3g}"),
+    "precision": ("eval.det_precision", "eval.det_precision_means", "{:.0%}"),
+    "recall": ("eval.det_recall", "eval.det_recall_means", "{:.0%}"),
 }
 
 
@@ -62,10 +66,16 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
                 cam = T(gr.Image, {"label": "eval.gradcam"}, type="pil", interactive=False, height=260,
                         elem_id="k-eval-cam")
                 cam_text = gr.Markdown(elem_id="k-eval-cam-text")
+    with gr.Column(visible=False) as det_box:  # a task whose views are per-class AP and pictures with boxes
+        ap_table = T(gr.Dataframe, {"label": "det.per_class"}, interactive=False, elem_id="k-per-class-ap")
+        T(gr.Markdown, {"value": "det.per_class_means"})
+        det_gallery = T(gr.Gallery, {"label": "det.gallery"}, columns=4, height=420, allow_preview=True,
+                        elem_id="k-det-gallery")
     wrong_files = gr.State([])
 
     def render(pid, lang, run_id):
-        blank = ["", "", None, None, None, [], None, "", gr.update(visible=False), gr.update(visible=False)]
+        blank = ["", "", None, None, None, [], None, "", gr.update(visible=False), gr.update(visible=False),
+                 None, []]
         if not run_id:
             return [t(lang, "eval.no_run"), *blank[1:]]
         try:
@@ -83,24 +93,35 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         m = metrics.get(split)
         if not isinstance(m, dict):
             return [t(lang, "eval.no_metrics"), *blank[1:]]
+        task = project_task(ws, pid)
+        cards_html = _cards(lang, m, split, metrics, task.ui.metrics)
+        if "per_class_ap" in task.ui.views:
+            from ui.tabs import detection_views
+
+            found = project_dataset(ws, pid)
+            data_dir = detection_views.dataset_of_run(run_dir, found[0] if found else None)
+            return [cards_html, "", None, None, None, [], None, "", gr.update(visible=False),
+                    gr.update(visible=False), detection_views.per_class_ap(lang, m),
+                    detection_views.gallery(lang, run_dir, split, data_dir)]
         rows, files = _wrong(run_dir, split)
         none_wrong = gr.update(visible=not rows, value=t(lang, f"eval.no_wrong_{split}"))
-        return [_cards(lang, m, split, metrics, project_task(ws, pid).ui.metrics), _cv(lang, metrics.get("cv")),
-                _per_class(lang, m),
-                _matrix(run_dir, split), rows, files, None, "", none_wrong, gr.update(visible=bool(rows))]
+        return [cards_html, _cv(lang, metrics.get("cv")), _per_class(lang, m),
+                _matrix(run_dir, split), rows, files, None, "", none_wrong, gr.update(visible=bool(rows)), None, []]
 
-    outputs = [cards, cv, per_class, matrix, wrong, wrong_files, cam, cam_text, no_wrong, wrong_row]
+    outputs = [cards, cv, per_class, matrix, wrong, wrong_files, cam, cam_text, no_wrong, wrong_row, ap_table,
+               det_gallery]
 
     def refresh(pid, lang):
         runs = project_runs(ws, pid)
         chosen = chosen_run_id(ws, pid)
         value = default_run(runs, chosen)
-        shown = shown_views(project_task(ws, pid))
+        task = project_task(ws, pid)
+        shown = {**shown_views(task), "per_class_ap": "per_class_ap" in task.ui.views}
         return [gr.update(choices=run_choices(lang, runs, chosen), value=value), *render(pid, lang, value),
                 *[gr.update(visible=shown[view]) for view in ("per_class", "confusion_matrix", "misclassified",
-                                                                "explain")]]
+                                                                "explain", "per_class_ap")]]
 
-    ctx.on_refresh(refresh, [run, *outputs, per_class_box, matrix_box, wrong_box, cam_box])
+    ctx.on_refresh(refresh, [run, *outputs, per_class_box, matrix_box, wrong_box, cam_box, det_box])
     run.input(render, [ctx.pid, ctx.lang, run], outputs, **PRIVATE)
 
     def on_select(pid, lang, run_id, files, evt: gr.SelectData):

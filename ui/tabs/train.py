@@ -61,8 +61,10 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
     data_line = gr.Markdown(elem_id="k-train-data")
     with gr.Row():
         with gr.Column(scale=3):
+            # Relabelling lists every model (whatever value the refresh chose stays valid); the refresh that
+            # follows narrows the list to the project's task and what is offline.
             model = T(gr.Radio, {"label": "train.model", "info": "train.model_info",
-                                 "choices": lambda lang: model_choices(lang, models, offline, False)},
+                                 "choices": lambda lang: model_choices(lang, models, offline, True)},
                       value=models[0].name, elem_id="k-model")
             all_models = T(gr.Checkbox, {"label": "train.all_models"}, value=False, elem_id="k-all-models")
         with gr.Column(scale=2):
@@ -143,8 +145,11 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         # A new project (or new data) gets the recommended mode; otherwise the person's choices stay.
         fresh = form_pid != data_key
         specs = task_models(pid)
-        if fresh or name not in {m.name for m in specs}:
-            name = specs[0].name if specs else None
+        choices = model_choices(lang, specs, offline, bool(show_all))
+        if not choices:  # no model of this task has its weights here: offer them all rather than none
+            choices = model_choices(lang, specs, offline, True)
+        if fresh or name not in {c[1] for c in choices}:
+            name = choices[0][1] if choices else None
         rec, rec_why = recommend(ctx, lang, found, name) if name else (gr.update(), "")
         run_dir = ctx.runner.active_run(pid)
         if run_dir is None:
@@ -155,7 +160,6 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
             drawn[run_outputs.index(state_md)] = gr.skip()
         snap_key = snapshot_key(ctx, run_dir, lang) if run_dir else None
         preset_name = preset_name if preset_name in PRESET_NAMES else "light"
-        choices = model_choices(lang, specs, offline, bool(show_all))
         return [data_summary(lang, found), gr.update(choices=choices, value=name), rec if fresh else gr.skip(),
                 rec_why, model_card(lang, name, models, offline) if name else "", steps_md(lang, preset_name, bool(flip)),
                 data_key, str(run_dir) if run_dir else None, snap_key, *drawn]

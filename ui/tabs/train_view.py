@@ -108,6 +108,11 @@ def status_text(lang, snap) -> str:
         except (OSError, ValueError):
             metrics = {}
         acc = headline_accuracy(metrics)
+        found = _headline_map(metrics)
+        if acc is None and found is not None:  # a detector: its boxes' mAP instead of an accuracy
+            body = t(lang, "train.done_det", seconds=duration_text(lang, float(metrics.get("train_seconds") or 0)),
+                     map=f"{found[0]:.2f}", map50=f"{found[1]:.2f}")
+            return f"{head}\n\n{body}"
         body = t(lang, "train.done", seconds=duration_text(lang, float(metrics.get("train_seconds") or 0)),
                  acc=f"{acc:.0%}" if acc is not None else "?")
         return f"{head}\n\n{body}"
@@ -173,7 +178,7 @@ def _setting_value(lang: str, key: str, value) -> str:
 
 def epoch_plots(lang, snap):
     """Updates of the loss and accuracy charts from the run's per-epoch metrics (hidden before the first)."""
-    loss_rows, acc_rows, val = [], [], {}
+    loss_rows, acc_rows, map_rows, val = [], [], [], {}
     names = {"train": t(lang, "split.train"), "val": t(lang, "split.val")}
     for m in snap.metrics:
         epoch, split, values = m.get("epoch"), m.get("split"), m.get("values") or {}
@@ -183,14 +188,29 @@ def epoch_plots(lang, snap):
             loss_rows.append({"epoch": epoch, "value": values["loss"], "series": names[split]})
         if "accuracy" in values:
             acc_rows.append({"epoch": epoch, "value": values["accuracy"], "series": names[split]})
+        for key in ("map50", "map50_95"):  # a detector's validation scores, in the same chart
+            if key in values:
+                map_rows.append({"epoch": epoch, "value": values[key], "series": key.replace("_", "-")})
         if split == "val" and {"loss", "macro_f1"} <= set(values):
             val[epoch] = values
     if not loss_rows:
         return gr.update(visible=False), gr.update(visible=False)
     best = best_epoch(val)
+    if map_rows and not acc_rows:
+        return (gr.update(value=epoch_chart(lang, loss_rows, "train.loss", best), visible=True),
+                gr.update(value=epoch_chart(lang, map_rows, "train.map", None, y_domain=[0, 1]), visible=True))
     return (gr.update(value=epoch_chart(lang, loss_rows, "train.loss", best), visible=True),
             gr.update(value=epoch_chart(lang, acc_rows, "train.accuracy", best, y_domain=[0, 1]) if acc_rows
                       else None, visible=bool(acc_rows)))
+
+
+def _headline_map(metrics: dict) -> tuple[float, float] | None:
+    """(mAP50-95, mAP50) on the test split, else validation; None without them."""
+    for split in ("test", "val"):
+        m = metrics.get(split)
+        if isinstance(m, dict) and isinstance(m.get("map50_95"), (int, float)):
+            return float(m["map50_95"]), float(m.get("map50") or 0.0)
+    return None
 
 
 def best_epoch(val: dict[int, dict]) -> int | None:
