@@ -38,6 +38,7 @@ class Task:
     ui: TaskUI
     module: str = field(repr=False)  # the task's package, e.g. "engine.tasks.image_classification"
     # compare's default candidates (model:mode) on a CPU and on a GPU; empty: engine.compare.candidates' defaults
+    in_app: bool = True  # False: the engine trains it, the app's tabs don't show it yet (no project of it)
     compare_cpu: tuple[str, ...] = ()
     compare_gpu: tuple[str, ...] = ()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 DETECTION_STRINGS: dict[str, tuple[str, str]] = {
     "task.object-detection": ("Object detection", "Обнаружение объектов"),
+    "task.text-classification": ("Text classification", "Классификация текстов"),
     # --- the box editor (Data tab) ----------------------------------------------------------
     "ann.title": ("### Label pictures here\nAdd the classes, drop your pictures, then draw a box around every "
                   "object. Everything is saved as you go.",

@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from engine.compare.candidates import default_candidates
 from engine.errors import UserError
 from engine.fsutil import atomic_write_json, read_json
 from ui.i18n import t
@@ -131,8 +132,11 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         if folder is not None:
             _register_runs(ws, folder, registered)
         running = folder is not None and _running(folder)
-        shown = task_candidates(offered, project_task(ws, pid))
-        kept = [p for p in (picked or []) if p in shown]
+        task = project_task(ws, pid)
+        shown = task_candidates(offered, task)
+        # A project of another task (or the first visit): its own default candidates, picked.
+        kept = [p for p in (picked or []) if p in shown] or [
+            c for c in default_candidates("cuda" if has_gpu() else "cpu", task.name) if c in shown]
         return [_data_line(lang, found), str(folder) if folder else None, None, *draw(lang, folder, running),
                 gr.update(choices=_choices(lang, shown), value=kept)]
 

@@ -6,7 +6,7 @@ import gradio as gr
 import pandas as pd
 
 from engine.errors import CodedError, UserError
-from engine.tasks import DEFAULT_TASK, task_names
+from engine.tasks import DEFAULT_TASK, get_task, task_names
 from ui.i18n import error_text, t
 from ui.state import PRIVATE, Ctx, project_or_none, task_title
 
@@ -58,7 +58,7 @@ def build(ctx: Ctx, tab: gr.Tab) -> None:
         name_value = str(name_value or "").strip()[:MAX_NAME]
         if not name_value:
             return gr.skip(), gr.skip(), t(lang, "projects.need_name"), gr.skip()
-        if task_name not in task_names():  # the browser is not trusted: only a task the engine knows
+        if task_name not in [n for n in task_names() if get_task(n).in_app]:  # the browser is not trusted
             return gr.skip(), gr.skip(), t(lang, "projects.bad_task"), gr.skip()
         try:
             pid = ws.create_project(name_value, task=task_name)
@@ -123,4 +123,4 @@ def _headers(lang: str) -> list[str]:
 
 
 def _task_choices(lang: str) -> list[tuple[str, str]]:
-    return [(task_title(lang, name), name) for name in task_names()]
+    return [(task_title(lang, name), name) for name in task_names() if get_task(name).in_app]

@@ -22,6 +22,7 @@ TASK = Task(
         export_files=("text_model.json", "head.npz", "textmodel.py", "predict.py", "requirements.txt"),
     ),
     module=__name__,
+    in_app=False,  # the engine and the CLI today; the app's text tabs come next
     compare_cpu=("text-auto:linear-probe", "use-multilingual:linear-probe", "tfidf-char:linear-probe"),
     compare_gpu=("text-auto:linear-probe", "use-multilingual:linear-probe", "tfidf-char:linear-probe"),
 )
